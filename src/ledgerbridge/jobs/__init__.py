@@ -1,0 +1,1 @@
+"""Background jobs: a queue in the database, an in-process runner, and the scheduler."""

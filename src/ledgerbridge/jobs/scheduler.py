@@ -1,0 +1,270 @@
+"""Deciding what should run when: auto-sync per organisation, Force sync, the daily
+maintenance jobs and invoice sending on each organisation's cadence.
+
+The runner calls ``tick`` on every poll, so one process needs nothing else. Several
+processes may tick at once: each decision is a conditional UPDATE or a job with a dedupe
+key, so a slot is taken once whoever gets there first.
+
+The scheduler plans only kinds that have a handler registered in this process (work no
+process can do is not queued); Force sync is a person's request and is always queued.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from ledgerbridge.db import Database, new_id
+from ledgerbridge.errors import Conflict, NotFound, invalid
+from ledgerbridge.jobs import registry
+from ledgerbridge.jobs.models import Job, JobStatus
+from ledgerbridge.jobs.queue import enqueue, insert_ignoring_conflicts
+from ledgerbridge.sync.models import SyncSettings
+from ledgerbridge.work.models import Workspace
+from ledgerbridge.xero.models import ConnectionStatus, XeroConnection
+
+SYNC_AUTO = "sync.auto"
+SYNC_MANUAL = "sync.manual"
+REFRESH_IDLE = "xero.refresh_idle"
+PRUNE_JOBS = "jobs.prune"
+SEND_INVOICES = "invoices.send_due"
+
+DAILY: tuple[str, ...] = (REFRESH_IDLE, PRUNE_JOBS)
+CADENCES = ("immediately", "weekly", "monthly")
+SEND_HOUR = time(6, 0)
+
+
+def sync_lock_key(connection_id: str) -> str:
+    """Whole-organisation syncs (auto and manual) of one organisation never overlap."""
+    return f"sync:{connection_id}"
+
+
+# ------------------------------------------------------------------------------ ticks
+
+
+def tick(session: Session, now: datetime) -> list[Job]:
+    """Everything due at ``now``: auto-syncs, daily jobs, scheduled invoice sending."""
+    queued = schedule_due(session, now)
+    for kind in DAILY:
+        job = ensure_periodic(session, kind, timedelta(days=1), now)
+        if job is not None:
+            queued.append(job)
+    queued.extend(schedule_invoice_sending(session, now))
+    return queued
+
+
+def tick_in(database: Database, now: datetime) -> int:
+    """``tick`` in a unit of work of its own; returns how many jobs it queued or touched."""
+    with database.session() as session:
+        return len(tick(session, now))
+
+
+# ------------------------------------------------------------------------------ auto-sync
+
+
+def schedule_due(session: Session, now: datetime) -> list[Job]:
+    """Queue "sync.auto" for each connected organisation whose next sync is due (or was
+    never set), and move its ``next_sync_at`` one interval on.
+
+    ``next_sync_at`` is moved by an UPDATE that still requires it to be due, and only the
+    process whose UPDATE matched queues the job, so an interval yields one sync however
+    many processes tick.
+    """
+    if not registry.is_registered(SYNC_AUTO):
+        return []
+    _ensure_settings(session)
+    due = session.execute(
+        select(
+            SyncSettings.id,
+            SyncSettings.connection_id,
+            SyncSettings.interval_minutes,
+            SyncSettings.workspace_id,
+        )
+        .join(XeroConnection, XeroConnection.id == SyncSettings.connection_id)
+        .where(
+            XeroConnection.status == ConnectionStatus.CONNECTED,
+            or_(SyncSettings.next_sync_at.is_(None), SyncSettings.next_sync_at <= now),
+        )
+    ).all()
+    queued = []
+    for row in due:
+        interval = timedelta(minutes=max(row.interval_minutes, 1))
+        if not _take_slot(session, row.id, now, now + interval):
+            continue
+        queued.append(
+            enqueue(
+                session,
+                SYNC_AUTO,
+                {"connection_id": row.connection_id},
+                workspace_id=row.workspace_id,
+                lock_key=sync_lock_key(row.connection_id),
+                dedupe_key=f"{SYNC_AUTO}:{row.connection_id}",
+                run_at=now,
+            )
+        )
+    return queued
+
+
+def _take_slot(session: Session, settings_id: str, now: datetime, next_at: datetime) -> bool:
+    taken = session.scalar(
+        update(SyncSettings)
+        .where(
+            SyncSettings.id == settings_id,
+            or_(SyncSettings.next_sync_at.is_(None), SyncSettings.next_sync_at <= now),
+        )
+        .values(next_sync_at=next_at)
+        .returning(SyncSettings.id)
+        .execution_options(synchronize_session=False)
+    )
+    return taken is not None
+
+
+def _ensure_settings(session: Session) -> None:
+    """Give each connected organisation its default settings row (created by whichever
+    process gets there first), so it is scheduled like every other."""
+    missing = session.execute(
+        select(XeroConnection.id, XeroConnection.workspace_id)
+        .outerjoin(SyncSettings, SyncSettings.connection_id == XeroConnection.id)
+        .where(XeroConnection.status == ConnectionStatus.CONNECTED, SyncSettings.id.is_(None))
+    ).all()
+    for connection_id, workspace_id in missing:
+        session.execute(
+            insert_ignoring_conflicts(session, SyncSettings).values(
+                id=new_id(), workspace_id=workspace_id, connection_id=connection_id
+            )
+        )
+
+
+def force_sync(
+    session: Session, connection_id: str, record_types: Sequence[str] | None = None, *, now: datetime
+) -> Job:
+    """"Force sync": queue "sync.manual" to run at once (a request while one of the same
+    scope waits returns that one). ``record_types`` None means every enabled type."""
+    connection = session.get(XeroConnection, connection_id)
+    if connection is None:
+        raise NotFound("No such Xero organisation.")
+    if connection.status != ConnectionStatus.CONNECTED:
+        raise Conflict(f"{connection.tenant_name} is not connected; reconnect it before syncing.")
+    types = sorted(set(record_types)) if record_types else None
+    scope = ",".join(types) if types else "all"
+    return enqueue(
+        session,
+        SYNC_MANUAL,
+        {"connection_id": connection_id, "record_types": types},
+        workspace_id=connection.workspace_id,
+        lock_key=sync_lock_key(connection_id),
+        dedupe_key=f"{SYNC_MANUAL}:{connection_id}:{scope}",
+        run_at=now,
+    )
+
+
+# ------------------------------------------------------------------------------ periodic
+
+
+def ensure_periodic(session: Session, kind: str, every: timedelta, now: datetime) -> Job | None:
+    """Keep one job of ``kind`` queued, ``every`` after the last one's planned time (or now,
+    if it never ran or is overdue). Anchoring on the planned time stops drift; the dedupe
+    key (the kind itself) keeps it to one however many processes tick."""
+    if not registry.is_registered(kind):
+        return None
+    waiting = session.scalar(select(Job.id).where(Job.dedupe_key == kind, Job.status == JobStatus.QUEUED))
+    if waiting is not None:
+        return None
+    last = session.scalar(select(Job.run_at).where(Job.kind == kind).order_by(Job.run_at.desc()).limit(1))
+    run_at = now if last is None else max(now, last + every)
+    return enqueue(session, kind, {}, dedupe_key=kind, run_at=run_at)
+
+
+# ------------------------------------------------------------------------------ invoices
+
+
+def next_invoice_send(now: datetime, cadence: str, timezone: str = "UTC") -> datetime:
+    """When invoices ready at ``now`` are sent, in UTC.
+
+    immediately: now. weekly: the next Monday 06:00 in ``timezone``. monthly: the next
+    1st of a month at 06:00 there. "Next" is strictly after ``now``, so a send that just
+    ran is never planned again for the same instant.
+    """
+    if cadence == "immediately":
+        return now
+    zone = ZoneInfo(timezone)
+    local = now.astimezone(zone)
+    if cadence == "weekly":
+        monday = local.date() - timedelta(days=local.weekday())
+        slot = datetime.combine(monday, SEND_HOUR, zone)
+        if slot <= local:
+            slot = datetime.combine(monday + timedelta(days=7), SEND_HOUR, zone)
+        return slot.astimezone(now.tzinfo)
+    if cadence == "monthly":
+        first = local.date().replace(day=1)
+        slot = datetime.combine(first, SEND_HOUR, zone)
+        if slot <= local:
+            following = (first + timedelta(days=32)).replace(day=1)
+            slot = datetime.combine(following, SEND_HOUR, zone)
+        return slot.astimezone(now.tzinfo)
+    raise invalid("invoice_sending", "use one of: " + ", ".join(CADENCES))
+
+
+def request_invoice_sending(session: Session, connection_id: str, now: datetime) -> Job | None:
+    """Invoices became ready to send for this organisation: queue "invoices.send_due" at
+    its cadence's next slot (one waiting job per organisation). None when no handler for
+    sending is registered."""
+    if not registry.is_registered(SEND_INVOICES):
+        return None
+    row = session.execute(
+        select(XeroConnection.workspace_id, SyncSettings.invoice_sending, Workspace.timezone)
+        .join(Workspace, Workspace.id == XeroConnection.workspace_id)
+        .outerjoin(SyncSettings, SyncSettings.connection_id == XeroConnection.id)
+        .where(XeroConnection.id == connection_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound("No such Xero organisation.")
+    return _queue_send(session, connection_id, row.workspace_id, row.invoice_sending or "immediately",
+                       row.timezone, now)
+
+
+def schedule_invoice_sending(session: Session, now: datetime) -> list[Job]:
+    """Keep the next weekly or monthly send queued for each connected organisation that
+    uses one; "immediately" is queued by ``request_invoice_sending`` when invoices are ready."""
+    if not registry.is_registered(SEND_INVOICES):
+        return []
+    waiting = select(Job.dedupe_key).where(Job.kind == SEND_INVOICES, Job.status == JobStatus.QUEUED)
+    rows = session.execute(
+        select(
+            XeroConnection.id, XeroConnection.workspace_id, SyncSettings.invoice_sending, Workspace.timezone
+        )
+        .join(SyncSettings, SyncSettings.connection_id == XeroConnection.id)
+        .join(Workspace, Workspace.id == XeroConnection.workspace_id)
+        .where(
+            XeroConnection.status == ConnectionStatus.CONNECTED,
+            SyncSettings.invoice_sending.in_(("weekly", "monthly")),
+        )
+    ).all()
+    queued_keys = set(session.scalars(waiting))
+    return [
+        _queue_send(session, row.id, row.workspace_id, row.invoice_sending, row.timezone, now)
+        for row in rows
+        if _send_key(row.id) not in queued_keys
+    ]
+
+
+def _send_key(connection_id: str) -> str:
+    return f"{SEND_INVOICES}:{connection_id}"
+
+
+def _queue_send(
+    session: Session, connection_id: str, workspace_id: str, cadence: str, timezone: str, now: datetime
+) -> Job:
+    return enqueue(
+        session,
+        SEND_INVOICES,
+        {"connection_id": connection_id},
+        workspace_id=workspace_id,
+        lock_key=f"invoices.send:{connection_id}",
+        dedupe_key=_send_key(connection_id),
+        run_at=next_invoice_send(now, cadence, timezone),
+    )

@@ -1,0 +1,95 @@
+"""Links: which local record is which Xero record in one organisation, and the hash of
+what was last exchanged, so unchanged records cost nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledgerbridge.db import utcnow
+from ledgerbridge.sync.models import RecordType, XeroLink
+
+UNEXCHANGED = ""
+"""The hash of a link set by hand: nothing exchanged yet, so the first pull is no conflict."""
+
+
+def content_hash(payload: Any) -> str:
+    """SHA-256 of a canonical JSON form: equal content, equal hash, whatever the key order."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def by_xero_id(
+    session: Session, connection_id: str, record_type: RecordType, xero_id: str
+) -> XeroLink | None:
+    return session.scalar(
+        select(XeroLink).where(
+            XeroLink.connection_id == connection_id,
+            XeroLink.record_type == record_type,
+            XeroLink.xero_id == xero_id,
+        )
+    )
+
+
+def by_xero_ids(
+    session: Session, connection_id: str, record_type: RecordType, xero_ids: list[str]
+) -> dict[str, XeroLink]:
+    """The links of a page of Xero records, in one query."""
+    found: dict[str, XeroLink] = {}
+    for start in range(0, len(xero_ids), 500):  # under every backend's parameter limit
+        chunk = xero_ids[start : start + 500]
+        for link in session.scalars(
+            select(XeroLink).where(
+                XeroLink.connection_id == connection_id,
+                XeroLink.record_type == record_type,
+                XeroLink.xero_id.in_(chunk),
+            )
+        ):
+            found[link.xero_id] = link
+    return found
+
+
+def by_local_id(
+    session: Session, connection_id: str, record_type: RecordType, local_id: str
+) -> XeroLink | None:
+    return session.scalar(
+        select(XeroLink).where(
+            XeroLink.connection_id == connection_id,
+            XeroLink.record_type == record_type,
+            XeroLink.local_id == local_id,
+        )
+    )
+
+
+def upsert(
+    session: Session,
+    workspace_id: str,
+    connection_id: str,
+    record_type: RecordType,
+    local_id: str,
+    xero_id: str,
+    digest: str,
+    remote_updated_at: datetime | None,
+    content: dict[str, Any] | None = None,
+) -> XeroLink:
+    link = by_local_id(session, connection_id, record_type, local_id)
+    if link is None:
+        link = XeroLink(
+            workspace_id=workspace_id,
+            connection_id=connection_id,
+            record_type=record_type,
+            local_id=local_id,
+        )
+        session.add(link)
+    link.xero_id = xero_id
+    link.content_hash = digest
+    link.content = content
+    link.remote_updated_at = remote_updated_at or link.remote_updated_at
+    link.synced_at = utcnow()
+    session.flush()
+    return link

@@ -1,0 +1,146 @@
+"""The outbox: local changes that must reach Xero, written in the same transaction as the
+change, so a change is never lost between the database and Xero.
+
+Each row's ``idempotency_key`` is fixed when the row is written. Rows are drained in
+batches; a batch gets a ``batch_key`` (and so one Idempotency-Key) before it is sent, and
+a batch whose outcome is unknown is resent with the same rows and the same key, which
+Xero answers by replaying the first response instead of writing again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from ledgerbridge.sync.models import OutboxEntry, OutboxStatus, RecordType, SyncSettings, XeroLink
+from ledgerbridge.xero.models import ConnectionStatus, XeroConnection
+
+
+def _auto_sync_on(session: Session, connection_id: str, record_type: RecordType) -> bool:
+    settings = session.scalar(select(SyncSettings).where(SyncSettings.connection_id == connection_id))
+    return settings is None or settings.auto_sync.get(str(record_type), True)
+
+
+def target_connections(session: Session, workspace_id: str) -> list[XeroConnection]:
+    """Where new local records go: the workspace's default organisation, when connected."""
+    return list(
+        session.scalars(
+            select(XeroConnection).where(
+                XeroConnection.workspace_id == workspace_id,
+                XeroConnection.status == ConnectionStatus.CONNECTED,
+                XeroConnection.is_default.is_(True),
+            )
+        )
+    )
+
+
+def record_change(
+    session: Session, workspace_id: str, record_type: RecordType, local_id: str
+) -> list[OutboxEntry]:
+    """Note that a local record changed; one pending row per organisation is enough,
+    because the payload is built from the record as it is when the row is sent."""
+    written = []
+    for connection in target_connections(session, workspace_id):
+        if not _auto_sync_on(session, connection.id, record_type):
+            continue
+        pending = session.scalar(
+            select(OutboxEntry).where(
+                OutboxEntry.connection_id == connection.id,
+                OutboxEntry.record_type == record_type,
+                OutboxEntry.local_id == local_id,
+                OutboxEntry.status == OutboxStatus.PENDING,
+            )
+        )
+        if pending is None:
+            pending = OutboxEntry(
+                workspace_id=workspace_id,
+                connection_id=connection.id,
+                record_type=record_type,
+                local_id=local_id,
+                idempotency_key=uuid.uuid4().hex + uuid.uuid4().hex,
+            )
+            session.add(pending)
+        written.append(pending)
+    session.flush()
+    return written
+
+
+def in_flight(session: Session, connection_id: str, record_type: RecordType) -> dict[str, list[OutboxEntry]]:
+    """Batches sent but not recorded (a crash, a lost response), by batch key."""
+    batches: dict[str, list[OutboxEntry]] = {}
+    for entry in session.scalars(
+        select(OutboxEntry)
+        .where(
+            OutboxEntry.connection_id == connection_id,
+            OutboxEntry.record_type == record_type,
+            OutboxEntry.status == OutboxStatus.SENDING,
+        )
+        .order_by(OutboxEntry.created_at, OutboxEntry.id)
+    ):
+        batches.setdefault(entry.batch_key or entry.id, []).append(entry)
+    return batches
+
+
+def pending(session: Session, connection_id: str, record_type: RecordType, limit: int) -> list[OutboxEntry]:
+    return list(
+        session.scalars(
+            select(OutboxEntry)
+            .where(
+                OutboxEntry.connection_id == connection_id,
+                OutboxEntry.record_type == record_type,
+                OutboxEntry.status == OutboxStatus.PENDING,
+            )
+            .order_by(OutboxEntry.created_at, OutboxEntry.id)
+            .limit(limit)
+        )
+    )
+
+
+def batch_key(entries: Sequence[OutboxEntry]) -> str:
+    """One key per batch, derived from its rows' keys: same rows, same key."""
+    joined = ",".join(sorted(e.idempotency_key for e in entries))
+    return hashlib.sha256(joined.encode()).hexdigest()
+
+
+def backfill(
+    session: Session, connection: XeroConnection, record_type: RecordType, local_ids: Select[tuple[str]]
+) -> int:
+    """Queue records that exist locally but not in this organisation (made before it was
+    connected): after the pull has matched what it could, the rest go to Xero. One query
+    finds them, whatever the number of records already linked."""
+    if not connection.is_default or not _auto_sync_on(session, connection.id, record_type):
+        return 0
+    queued = select(OutboxEntry.local_id).where(
+        OutboxEntry.connection_id == connection.id,
+        OutboxEntry.record_type == record_type,
+        OutboxEntry.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+    )
+    missing = unlinked(
+        session, connection, record_type, local_ids.where(local_ids.selected_columns[0].not_in(queued))
+    )
+    for local_id in missing:
+        session.add(
+            OutboxEntry(
+                workspace_id=connection.workspace_id,
+                connection_id=connection.id,
+                record_type=record_type,
+                local_id=local_id,
+                idempotency_key=uuid.uuid4().hex + uuid.uuid4().hex,
+            )
+        )
+    session.flush()
+    return len(missing)
+
+
+def unlinked(
+    session: Session, connection: XeroConnection, record_type: RecordType, local_ids: Select[tuple[str]]
+) -> list[str]:
+    """The records of ``local_ids`` that have no counterpart in this organisation yet."""
+    linked = select(XeroLink.local_id).where(
+        XeroLink.connection_id == connection.id, XeroLink.record_type == record_type
+    )
+    return list(session.scalars(local_ids.where(local_ids.selected_columns[0].not_in(linked))))

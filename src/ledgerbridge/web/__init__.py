@@ -1,0 +1,1 @@
+"""FastAPI: the /api/v1 JSON API (and, later, the HTML pages)."""

@@ -1,0 +1,84 @@
+"""Items: products and services by code."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import StringConstraints
+from sqlalchemy.orm import Session
+
+from ledgerbridge.sync.models import RecordType
+from ledgerbridge.sync.outbox import record_change
+from ledgerbridge.web.api.crud import Input, ListQuery, Output, Resource
+from ledgerbridge.web.api.types import AccountCode, TaxType, UnitAmount
+from ledgerbridge.work.auth import Actor
+from ledgerbridge.work.models import Item
+
+ItemCode = Annotated[str, StringConstraints(min_length=1, max_length=30)]
+ItemName = Annotated[str, StringConstraints(max_length=50)]
+
+
+class ItemFields(Input):
+    name: ItemName | None = None
+    description: str | None = None
+    is_sold: bool = True
+    is_purchased: bool = True
+    sale_unit_price: UnitAmount | None = None
+    sale_account_code: AccountCode | None = None
+    sale_tax_type: TaxType | None = None
+    purchase_unit_price: UnitAmount | None = None
+    purchase_account_code: AccountCode | None = None
+    purchase_tax_type: TaxType | None = None
+    archived: bool = False
+
+
+class ItemCreate(ItemFields):
+    code: ItemCode
+
+
+class ItemUpdate(ItemFields):
+    code: ItemCode | None = None
+
+
+class ItemRead(Output):
+    id: str
+    code: str
+    name: str | None
+    description: str | None
+    is_sold: bool
+    is_purchased: bool
+    sale_unit_price: UnitAmount | None
+    sale_account_code: str | None
+    sale_tax_type: str | None
+    purchase_unit_price: UnitAmount | None
+    purchase_account_code: str | None
+    purchase_tax_type: str | None
+    archived: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class ItemQuery(ListQuery):
+    archived: bool | None = None
+    is_sold: bool | None = None
+    is_purchased: bool | None = None
+
+
+def _to_xero(session: Session, actor: Actor, item: Item) -> None:
+    """Queue the change for Xero in the same transaction (the two-way item sync sends it)."""
+    record_change(session, actor.workspace_id, RecordType.ITEM, item.id)
+
+
+items = Resource(
+    path="/items",
+    model=Item,
+    read=ItemRead,
+    create=ItemCreate,
+    update=ItemUpdate,
+    query=ItemQuery,
+    unique=("code",),
+    search=("code", "name", "description"),
+    order_by=("code",),
+    after_write=_to_xero,
+)

@@ -1,0 +1,127 @@
+"""Xero connections in the API: the workspace's app, connect, organisations, disconnect."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import Field
+from sqlalchemy import select
+
+from ledgerbridge.web.api.crud import Input, Output
+from ledgerbridge.web.deps import ActorDep, ManagerDep, SessionDep
+from ledgerbridge.xero import apps, connections
+from ledgerbridge.xero.doctor import as_dict, diagnose
+from ledgerbridge.xero.models import ConnectionStatus, XeroApp
+from ledgerbridge.xero.services import XeroServices
+
+router = APIRouter(prefix="/xero", tags=["Xero"])
+
+
+def get_xero(request: Request) -> XeroServices:
+    services: XeroServices = request.app.state.xero
+    return services
+
+
+XeroDep = Annotated[XeroServices, Depends(get_xero)]
+
+
+class AppIn(Input):
+    client_id: str = Field(min_length=1, max_length=100)
+    client_secret: str = Field(min_length=1, max_length=500)
+    granular_scopes: bool = False
+    webhook_key: str | None = Field(None, max_length=500, description="From the app's Webhooks page.")
+
+
+class AppOut(Output):
+    client_id: str | None = Field(description="None: the built-in app is used.")
+    own_app: bool
+    granular_scopes: bool
+    redirect_url: str = Field(description="Register exactly this Redirect URL with your Xero app.")
+
+
+class ConnectOut(Output):
+    authorize_url: str
+
+
+class ConnectionOut(Output):
+    id: str
+    tenant_id: str
+    tenant_name: str
+    tenant_type: str
+    status: ConnectionStatus
+    status_reason: str | None
+    is_default: bool
+    connected_at: datetime | None
+    disconnected_at: datetime | None
+
+
+class DisconnectOut(Output):
+    message: str
+    connection: ConnectionOut
+
+
+@router.get("/app", response_model=AppOut)
+def get_app(session: SessionDep, actor: ActorDep, xero: XeroDep) -> AppOut:
+    own = session.scalar(select(XeroApp).where(XeroApp.workspace_id == actor.workspace_id))
+    return AppOut(
+        client_id=own.client_id if own else xero.settings.xero_client_id,
+        own_app=own is not None,
+        granular_scopes=own.granular_scopes if own else xero.settings.xero_granular_scopes,
+        redirect_url=apps.redirect_uri(xero.settings),
+    )
+
+
+@router.put("/app", response_model=AppOut)
+def put_app(body: AppIn, session: SessionDep, actor: ManagerDep, xero: XeroDep) -> AppOut:
+    """Bring your own Xero app. The secret is sealed at rest and never shown again."""
+    own = session.scalar(select(XeroApp).where(XeroApp.workspace_id == actor.workspace_id))
+    if own is None:
+        own = XeroApp(workspace_id=actor.workspace_id)
+        session.add(own)
+    own.client_id = body.client_id
+    own.client_secret_sealed = xero.vault.seal(body.client_secret)
+    own.granular_scopes = body.granular_scopes
+    own.webhook_key_sealed = xero.vault.seal(body.webhook_key) if body.webhook_key else None
+    session.flush()
+    return AppOut(
+        client_id=own.client_id,
+        own_app=True,
+        granular_scopes=own.granular_scopes,
+        redirect_url=apps.redirect_uri(xero.settings),
+    )
+
+
+@router.post("/connect", response_model=ConnectOut)
+def connect(session: SessionDep, actor: ManagerDep, xero: XeroDep) -> ConnectOut:
+    """Where to send the admin's browser: Xero's sign-in and consent page."""
+    return ConnectOut(authorize_url=connections.start(xero, session, actor))
+
+
+@router.get("/connections", response_model=list[ConnectionOut])
+def list_connections(session: SessionDep, actor: ActorDep) -> list[ConnectionOut]:
+    return [
+        ConnectionOut.model_validate(c) for c in connections.list_connections(session, actor.workspace_id)
+    ]
+
+
+@router.post("/connections/{connection_id}/default", response_model=ConnectionOut)
+def make_default(connection_id: str, session: SessionDep, actor: ManagerDep) -> ConnectionOut:
+    return ConnectionOut.model_validate(connections.set_default(session, actor, connection_id))
+
+
+@router.delete("/connections/{connection_id}", response_model=DisconnectOut)
+async def disconnect(
+    connection_id: str, session: SessionDep, actor: ManagerDep, xero: XeroDep
+) -> DisconnectOut:
+    connection = await connections.disconnect(xero, session, actor, connection_id)
+    return DisconnectOut(
+        message="Disconnected successfully", connection=ConnectionOut.model_validate(connection)
+    )
+
+
+@router.get("/doctor")
+async def doctor(actor: ActorDep, xero: XeroDep) -> list[dict[str, object]]:
+    """What would stop a sync, per organisation, each problem with its fix."""
+    return [as_dict(report) for report in await diagnose(xero, actor.workspace_id)]

@@ -1,0 +1,440 @@
+"""Invoices and bills both ways against the sandbox: pushes with Xero's totals equal to
+ours, status back from Xero (paid, voided), refusals naming who is missing, changes on each
+side, a no-change sync, a crashed push resumed, and a dry run."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from ledgerbridge.db import Database
+from ledgerbridge.sandbox.state import SandboxState
+from ledgerbridge.sync import engine, invoices
+from ledgerbridge.sync.models import OutboxEntry, OutboxStatus, RecordType, SyncIssue, SyncSettings, XeroLink
+from ledgerbridge.sync.runs import start_run
+from ledgerbridge.sync.service import sync
+from ledgerbridge.work.models import Client, Invoice, InvoiceStatus
+from ledgerbridge.xero.client import ACCOUNTING, Organisation
+from ledgerbridge.xero.models import XeroConnection
+from ledgerbridge.xero.services import XeroServices
+
+pytestmark = pytest.mark.anyio
+
+TYPES = [RecordType.CONTACT, RecordType.INVOICE, RecordType.PAYMENT]
+
+
+def ids(database: Database) -> tuple[str, str]:
+    with database.session() as session:
+        connection = session.scalars(select(XeroConnection)).one()
+        return connection.workspace_id, connection.id
+
+
+async def run_sync(services: XeroServices, database: Database, **kwargs: Any) -> Any:
+    workspace_id, connection_id = ids(database)
+    types = kwargs.pop("record_types", TYPES)
+    return await sync(services, workspace_id, connection_id, types, **kwargs)
+
+
+def authorise_new_invoices(database: Database) -> None:
+    """The organisation's setting "create invoices in Xero as authorised" (the default is draft)."""
+    workspace_id, connection_id = ids(database)
+    with database.session() as session:
+        session.add(
+            SyncSettings(workspace_id=workspace_id, connection_id=connection_id, invoice_status="authorised")
+        )
+
+
+def xero_invoices(state: SandboxState, org: Organisation) -> list[dict[str, Any]]:
+    return list(state.orgs[org.tenant_id].iter_records("Invoices"))
+
+
+def xero_invoice(state: SandboxState, org: Organisation, local_id: str, database: Database) -> dict[str, Any]:
+    with database.session() as session:
+        link = session.scalars(
+            select(XeroLink).where(XeroLink.record_type == RecordType.INVOICE, XeroLink.local_id == local_id)
+        ).one()
+    record = state.orgs[org.tenant_id].get_record("Invoices", link.xero_id)
+    assert record is not None
+    return record
+
+
+def local_invoice(database: Database, invoice_id: str) -> Invoice:
+    with database.session() as session:
+        invoice = session.get(Invoice, invoice_id)
+        assert invoice is not None
+        return invoice
+
+
+def client_id(database: Database, name: str) -> str:
+    with database.session() as session:
+        return session.scalars(select(Client.id).where(Client.name == name)).one()
+
+
+def create_invoice(api: TestClient, party: dict[str, Any], status: str | None = None, **extra: Any) -> str:
+    body: dict[str, Any] = {
+        **party,
+        "issue_date": "2026-11-02",
+        "due_date": "2026-11-30",
+        "reference": "Website rebuild",
+        "lines": [
+            {
+                "description": "Design",
+                "quantity": "7.5",
+                "unit_amount": "160.00",
+                "account_code": "200",
+                "tax_type": "OUTPUT",
+            },
+            {
+                "description": "Hosting",
+                "quantity": "3",
+                "unit_amount": "33.3333",
+                "account_code": "200",
+                "tax_type": "OUTPUT",
+            },
+        ],
+        **extra,
+    }
+    if status:
+        body["status"] = status
+    response = api.post("/api/v1/invoices", json=body)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def edit_in_xero(services: XeroServices, org: Organisation, key: str, **fields: Any) -> None:
+    results = await services.client.write_batch(
+        org, "POST", f"{ACCOUNTING}/Invoices", "Invoices", [fields], key
+    )
+    assert results[0].ok, results[0].messages
+
+
+async def pay_in_xero(
+    services: XeroServices, org: Organisation, invoice_id: str, amount: str, key: str
+) -> str:
+    results = await services.client.write_batch(
+        org,
+        "PUT",
+        f"{ACCOUNTING}/Payments",
+        "Payments",
+        [
+            {
+                "Invoice": {"InvoiceID": invoice_id},
+                "Account": {"Code": "090"},
+                "Date": "2026-11-20",
+                "Amount": amount,
+            }
+        ],
+        key,
+    )
+    assert results[0].ok, results[0].messages
+    return str(results[0].record["PaymentID"])
+
+
+async def test_a_sales_invoice_goes_to_xero_as_accrec_with_our_totals(
+    xero_services: XeroServices,
+    au: Organisation,
+    sandbox_state: SandboxState,
+    database: Database,
+    owner_api: TestClient,
+) -> None:
+    authorise_new_invoices(database)
+    await run_sync(xero_services, database)
+    invoice_id = create_invoice(owner_api, {"client_id": client_id(database, "Bondi Surf Co")}, "approved")
+    ours = owner_api.get(f"/api/v1/invoices/{invoice_id}").json()
+
+    run = await run_sync(xero_services, database)
+    assert run.status == "succeeded", run.error
+    assert run.counts["pushed_created"] == 1
+    theirs = xero_invoice(sandbox_state, au, invoice_id, database)
+    assert (theirs["Type"], theirs["Status"]) == ("ACCREC", "AUTHORISED")
+    assert theirs["InvoiceNumber"] == ours["number"]
+    assert theirs["Reference"] == "Website rebuild"
+    assert (theirs["SubTotal"], theirs["TotalTax"], theirs["Total"]) == (
+        Decimal(ours["sub_total"]),
+        Decimal(ours["total_tax"]),
+        Decimal(ours["total"]),
+    )
+    assert theirs["Total"] == Decimal("1430.00")  # 1200 + 100.00 (3 x 33.3333, rounded per line) + 10% GST
+
+
+async def test_a_bill_goes_to_xero_as_accpay(
+    xero_services: XeroServices,
+    au: Organisation,
+    sandbox_state: SandboxState,
+    database: Database,
+    owner_api: TestClient,
+) -> None:
+    authorise_new_invoices(database)
+    await run_sync(xero_services, database)
+    bill_id = create_invoice(
+        owner_api,
+        {"client_id": client_id(database, "Parramatta Print"), "kind": "bill", "number": "PP-1042"},
+        "approved",
+        reference=None,
+        lines=[
+            {
+                "description": "Brochures",
+                "quantity": "500",
+                "unit_amount": "0.85",
+                "account_code": "453",
+                "tax_type": "INPUT",
+            }
+        ],
+    )
+    run = await run_sync(xero_services, database)
+    assert run.status == "succeeded", run.error
+    theirs = xero_invoice(sandbox_state, au, bill_id, database)
+    assert (theirs["Type"], theirs["InvoiceNumber"], theirs["Total"]) == (
+        "ACCPAY",
+        "PP-1042",
+        Decimal("467.50"),
+    )
+    bills = await xero_services.client.get(au, f"{ACCOUNTING}/Invoices", params={"where": 'Type=="ACCPAY"'})
+    assert theirs["InvoiceID"] in {i["InvoiceID"] for i in bills["Invoices"]}
+
+
+async def test_an_invoice_whose_client_is_not_in_xero_is_refused_naming_the_client(
+    xero_services: XeroServices, au: Organisation, database: Database, owner_api: TestClient
+) -> None:
+    await run_sync(xero_services, database)
+    new_client = owner_api.post("/api/v1/clients", json={"name": "Coogee Cafe"}).json()["id"]
+    invoice_id = create_invoice(owner_api, {"client_id": new_client})
+
+    run = await run_sync(xero_services, database, record_types=[RecordType.INVOICE])
+    assert run.status == "partial"
+    with database.session() as session:
+        issue = session.scalars(select(SyncIssue).where(SyncIssue.local_id == invoice_id)).one()
+    assert issue.message == "Client 'Coogee Cafe' is not in Xero yet; sync contacts first."
+
+    await run_sync(xero_services, database, record_types=[RecordType.CONTACT])
+    with database.session() as session:  # the person fixed the cause: the change goes again
+        from ledgerbridge.sync.outbox import record_change
+
+        record_change(session, ids(database)[0], RecordType.INVOICE, invoice_id)
+    again = await run_sync(xero_services, database, record_types=[RecordType.INVOICE])
+    assert again.counts["pushed_created"] == 1
+
+
+async def test_paid_in_xero_shows_paid_here_after_the_next_sync(
+    xero_services: XeroServices,
+    au: Organisation,
+    sandbox_state: SandboxState,
+    database: Database,
+    owner_api: TestClient,
+) -> None:
+    authorise_new_invoices(database)
+    await run_sync(xero_services, database)
+    invoice_id = create_invoice(owner_api, {"client_id": client_id(database, "Bondi Surf Co")}, "approved")
+    await run_sync(xero_services, database)
+    theirs = xero_invoice(sandbox_state, au, invoice_id, database)
+
+    await pay_in_xero(xero_services, au, theirs["InvoiceID"], "430.00", "pay-part")
+    await run_sync(xero_services, database)
+    assert local_invoice(database, invoice_id).status is InvoiceStatus.PARTLY_PAID
+
+    await pay_in_xero(xero_services, au, theirs["InvoiceID"], "1000.00", "pay-rest")
+    run = await run_sync(xero_services, database)
+    assert run.status == "succeeded", run.error
+    assert local_invoice(database, invoice_id).status is InvoiceStatus.PAID
+    mine = owner_api.get(f"/api/v1/invoices/{invoice_id}").json()
+    assert (Decimal(mine["amount_paid"]), Decimal(mine["amount_due"])) == (Decimal("1430.00"), Decimal("0"))
+
+
+async def test_imported_paid_invoices_are_backed_by_their_payments(
+    xero_services: XeroServices, au: Organisation, sandbox_state: SandboxState, database: Database
+) -> None:
+    run = await run_sync(xero_services, database)
+    assert run.status == "succeeded", run.error
+    xero = {i["InvoiceNumber"]: i for i in xero_invoices(sandbox_state, au) if i["Type"] == "ACCREC"}
+    with database.session() as session:
+        local = {i.number: i for i in session.scalars(select(Invoice).where(Invoice.kind == "sales"))}
+    expected = {
+        "DRAFT": "draft",
+        "SUBMITTED": "draft",
+        "AUTHORISED": "approved",
+        "PAID": "paid",
+        "VOIDED": "void",
+    }
+    for number, record in xero.items():
+        status = local[number].status
+        if record["Status"] == "AUTHORISED" and record["AmountPaid"]:
+            assert status is InvoiceStatus.PARTLY_PAID, number
+        else:
+            assert status.value == expected[record["Status"]], number
+
+
+async def test_by_default_an_approved_invoice_waits_as_a_draft_in_xero(
+    xero_services: XeroServices,
+    au: Organisation,
+    sandbox_state: SandboxState,
+    database: Database,
+    owner_api: TestClient,
+) -> None:
+    await run_sync(xero_services, database)
+    invoice_id = create_invoice(owner_api, {"client_id": client_id(database, "Bondi Surf Co")}, "approved")
+    await run_sync(xero_services, database)
+    assert xero_invoice(sandbox_state, au, invoice_id, database)["Status"] == "DRAFT"
+    await run_sync(xero_services, database)  # reads the draft back: no approval is taken back
+    assert local_invoice(database, invoice_id).status is InvoiceStatus.APPROVED
+
+
+async def test_voided_in_xero_is_void_here(
+    xero_services: XeroServices,
+    au: Organisation,
+    sandbox_state: SandboxState,
+    database: Database,
+    owner_api: TestClient,
+) -> None:
+    authorise_new_invoices(database)
+    await run_sync(xero_services, database)
+    invoice_id = create_invoice(owner_api, {"client_id": client_id(database, "Bondi Surf Co")}, "approved")
+    await run_sync(xero_services, database)
+    theirs = xero_invoice(sandbox_state, au, invoice_id, database)
+    await edit_in_xero(xero_services, au, "void-1", InvoiceID=theirs["InvoiceID"], Status="VOIDED")
+
+    await run_sync(xero_services, database)
+    assert local_invoice(database, invoice_id).status is InvoiceStatus.VOID
+
+
+async def test_deleted_in_xero_is_void_here_with_a_note(
+    xero_services: XeroServices,
+    au: Organisation,
+    sandbox_state: SandboxState,
+    database: Database,
+    owner_api: TestClient,
+) -> None:
+    await run_sync(xero_services, database)
+    invoice_id = create_invoice(owner_api, {"client_id": client_id(database, "Bondi Surf Co")})
+    await run_sync(xero_services, database)
+    theirs = xero_invoice(sandbox_state, au, invoice_id, database)
+    assert theirs["Status"] == "DRAFT"
+    await edit_in_xero(xero_services, au, "delete-1", InvoiceID=theirs["InvoiceID"], Status="DELETED")
+
+    run = await run_sync(xero_services, database)
+    assert run.status == "succeeded", run.error
+    assert local_invoice(database, invoice_id).status is InvoiceStatus.VOID
+    with database.session() as session:
+        note = session.scalars(select(SyncIssue).where(SyncIssue.local_id == invoice_id)).one()
+    assert "deleted in Xero" in note.message
+    assert note.resolved_at is not None
+
+
+async def test_changes_on_each_side_between_syncs(
+    xero_services: XeroServices,
+    au: Organisation,
+    sandbox_state: SandboxState,
+    database: Database,
+    owner_api: TestClient,
+) -> None:
+    await run_sync(xero_services, database)
+    mine = create_invoice(owner_api, {"client_id": client_id(database, "Bondi Surf Co")})
+    await run_sync(xero_services, database)
+    drafts = [i for i in xero_invoices(sandbox_state, au) if i["Status"] == "DRAFT" and i["Type"] == "ACCREC"]
+    target = next(
+        i for i in drafts if i["InvoiceID"] != xero_invoice(sandbox_state, au, mine, database)["InvoiceID"]
+    )
+    await edit_in_xero(xero_services, au, "edit-1", InvoiceID=target["InvoiceID"], Reference="PO 7781")
+    patched = owner_api.patch(f"/api/v1/invoices/{mine}", json={"due_date": "2026-12-15"})
+    assert patched.status_code == 200, patched.text
+
+    run = await run_sync(xero_services, database)
+    assert run.counts["updated"] == 1
+    assert run.counts["pushed_updated"] == 1
+    with database.session() as session:
+        pulled = session.scalars(select(Invoice).where(Invoice.number == target["InvoiceNumber"])).one()
+        assert pulled.reference == "PO 7781"
+    assert xero_invoice(sandbox_state, au, mine, database)["DueDate"].isoformat() == "2026-12-15"
+
+
+async def test_lines_of_a_draft_conflict_the_work_side_wins_status_goes_to_xero(
+    xero_services: XeroServices,
+    au: Organisation,
+    sandbox_state: SandboxState,
+    database: Database,
+    owner_api: TestClient,
+) -> None:
+    await run_sync(xero_services, database)
+    mine = create_invoice(owner_api, {"client_id": client_id(database, "Bondi Surf Co")})
+    await run_sync(xero_services, database)
+    theirs = xero_invoice(sandbox_state, au, mine, database)
+    owner_api.patch(f"/api/v1/invoices/{mine}", json={"reference": "ours"})
+    sandbox_state.clock.advance(60)
+    await edit_in_xero(xero_services, au, "conflict-1", InvoiceID=theirs["InvoiceID"], Reference="theirs")
+
+    await run_sync(xero_services, database)
+    assert local_invoice(database, mine).reference == "ours"  # a draft's reference is the work side's
+    assert xero_invoice(sandbox_state, au, mine, database)["Reference"] == "ours"
+
+
+async def test_no_change_sync_costs_one_call_per_type(
+    xero_services: XeroServices, au: Organisation, database: Database, owner_api: TestClient
+) -> None:
+    await run_sync(xero_services, database)
+    create_invoice(owner_api, {"client_id": client_id(database, "Bondi Surf Co")}, "approved")
+    await run_sync(xero_services, database)
+    await run_sync(xero_services, database)  # reads back what the last one sent
+    again = await run_sync(xero_services, database)
+    assert again.counts.get("calls") == len(TYPES)
+    assert not {"created", "updated", "pushed_created", "pushed_updated", "failed"} & set(again.counts)
+
+
+class Crash(Exception):
+    pass
+
+
+@pytest.mark.parametrize("step", ["before_send", "after_send", "after_commit"])
+async def test_a_crashed_push_resumes_without_a_duplicate_invoice(
+    step: str,
+    xero_services: XeroServices,
+    au: Organisation,
+    sandbox_state: SandboxState,
+    database: Database,
+    owner_api: TestClient,
+) -> None:
+    await run_sync(xero_services, database)
+    invoice_id = create_invoice(owner_api, {"client_id": client_id(database, "Bondi Surf Co")}, "approved")
+    number = local_invoice(database, invoice_id).number
+    workspace_id, connection_id = ids(database)
+
+    def crash() -> None:
+        raise Crash(step)
+
+    with database.session() as session:
+        run_id = start_run(session, workspace_id, connection_id, "manual", [RecordType.INVOICE]).id
+    with pytest.raises(Crash):
+        await engine.push(
+            xero_services, invoices.ADAPTER, connection_id, run_id, hooks=engine.PushHooks(**{step: crash})
+        )
+
+    resumed = await run_sync(xero_services, database)
+    assert resumed.status == "succeeded", resumed.error
+    in_xero = [i for i in xero_invoices(sandbox_state, au) if i["InvoiceNumber"] == number]
+    assert len(in_xero) == 1
+    with database.session() as session:
+        link = session.scalars(select(XeroLink).where(XeroLink.local_id == invoice_id)).one()
+        assert link.xero_id == in_xero[0]["InvoiceID"]
+        statuses = session.scalars(select(OutboxEntry.status).where(OutboxEntry.local_id == invoice_id)).all()
+        assert set(statuses) == {OutboxStatus.SENT}
+
+
+async def test_dry_run_writes_nothing(
+    xero_services: XeroServices,
+    au: Organisation,
+    sandbox_state: SandboxState,
+    database: Database,
+    owner_api: TestClient,
+) -> None:
+    await run_sync(xero_services, database, record_types=[RecordType.CONTACT])
+    create_invoice(owner_api, {"client_id": client_id(database, "Bondi Surf Co")}, "approved")
+    before = len(xero_invoices(sandbox_state, au))
+    run = await run_sync(xero_services, database, record_types=[RecordType.INVOICE], dry_run=True)
+    assert run.counts["would_create"] == before + 1
+    assert {p["side"] for p in run.preview} == {"local", "xero"}
+    assert len(xero_invoices(sandbox_state, au)) == before
+    with database.session() as session:
+        assert len(session.scalars(select(Invoice)).all()) == 1
+        assert not session.scalars(select(XeroLink).where(XeroLink.record_type == RecordType.INVOICE)).all()

@@ -1,0 +1,95 @@
+"""A change in Xero reaches us by webhook and costs one targeted fetch: the sandbox signs
+and delivers to our app, our inbox stores the event, and the job fetches just that record."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from sqlalchemy import select
+
+from ledgerbridge.clock import SystemClock
+from ledgerbridge.db import Database
+from ledgerbridge.jobs.runner import InProcessRunner
+from ledgerbridge.sandbox.seeding import DEMO_APP_CLIENT_ID, DEMO_APP_WEBHOOK_KEY
+from ledgerbridge.sandbox.state import SandboxState
+from ledgerbridge.settings import Settings
+from ledgerbridge.sync.models import RecordType, SyncRun
+from ledgerbridge.sync.service import sync
+from ledgerbridge.work.models import Client
+from ledgerbridge.xero.client import ACCOUNTING, Organisation
+from ledgerbridge.xero.models import WebhookEvent, XeroConnection
+from ledgerbridge.xero.services import XeroServices
+
+pytestmark = pytest.mark.anyio
+OUR_URL = "http://ledgerbridge.test"
+
+
+@pytest.fixture
+def xero_settings(xero_settings: Settings) -> Settings:
+    """The built-in app's webhook key, and no background runner: the test runs the jobs."""
+    return xero_settings.model_copy(
+        update={"xero_webhook_key": SecretStr(DEMO_APP_WEBHOOK_KEY), "run_jobs_in_web": False}
+    )
+
+
+async def test_signed_webhook_leads_to_a_fetch_of_just_that_contact(
+    service: TestClient,
+    xero_services: XeroServices,
+    au: Organisation,
+    sandbox_state: SandboxState,
+    database: Database,
+) -> None:
+    with database.session() as session:
+        connection = session.scalars(select(XeroConnection)).one()
+    await sync(xero_services, connection.workspace_id, connection.id, [RecordType.CONTACT])
+
+    app = sandbox_state.apps[DEMO_APP_CLIENT_ID]
+    app.webhook.url = f"{OUR_URL}/webhooks/xero"
+    sandbox_state.webhooks.transport = httpx.ASGITransport(app=service.app)
+    handshake = await sandbox_state.webhooks.intent_to_receive(DEMO_APP_CLIENT_ID)
+    assert app.webhook.status == "ACTIVE", handshake
+
+    target = next(
+        c for c in sandbox_state.orgs[au.tenant_id].iter_records("Contacts") if c["ContactStatus"] == "ACTIVE"
+    )
+    await xero_services.client.write_batch(
+        au,
+        "POST",
+        f"{ACCOUNTING}/Contacts",
+        "Contacts",
+        [{"ContactID": target["ContactID"], "EmailAddress": "changed-in-xero@example.com"}],
+        "wh-edit-1",
+    )
+    delivered = await sandbox_state.webhooks.deliver_pending(ignore_schedule=True)
+    assert [(d["status_code"], d["event_count"]) for d in delivered] == [(200, 1)]
+    with database.session() as session:
+        events = session.scalars(select(WebhookEvent)).all()
+        assert [e.resource_id for e in events] == [target["ContactID"]]
+
+    calls_before = xero_services.client.counter.total(au.tenant_id)
+    runner = InProcessRunner(database, xero_services, SystemClock(), schedule=False)
+    await runner.run_until_idle()
+
+    assert xero_services.client.counter.total(au.tenant_id) - calls_before == 1  # GET Contacts?IDs=<that one>
+    with database.session() as session:
+        client = session.scalars(select(Client).where(Client.name == target["Name"])).one()
+        assert client.email == "changed-in-xero@example.com"
+        run = session.scalars(select(SyncRun).where(SyncRun.trigger == "webhook")).one()
+        assert run.counts == {"updated": 1, "calls": 1}
+        assert all(e.handled_at is not None for e in session.scalars(select(WebhookEvent)))
+
+
+async def test_a_forged_webhook_is_refused_and_fetches_nothing(
+    service: TestClient, xero_services: XeroServices, au: Organisation, database: Database
+) -> None:
+    body = (
+        b'{"events":[{"resourceId":"x","tenantId":"y"}],'
+        b'"firstEventSequence":1,"lastEventSequence":1,"entropy":"z"}'
+    )
+    response = service.post("/webhooks/xero", content=body, headers={"x-xero-signature": "Zm9yZ2Vk"})
+    assert response.status_code == 401
+    assert response.content == b""
+    with database.session() as session:
+        assert session.scalars(select(WebhookEvent)).all() == []

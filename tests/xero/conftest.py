@@ -1,0 +1,161 @@
+"""Fixtures that put our service in front of the in-process sandbox.
+
+The sandbox is Xero for these tests: our code talks to it over HTTP (an ASGI transport in
+process, or a loopback port when several processes need it), never through mocks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from sqlalchemy import select
+
+from ledgerbridge.db import Database
+from ledgerbridge.sandbox.app import create_sandbox_app
+from ledgerbridge.sandbox.clock import ClientClock
+from ledgerbridge.sandbox.seeding import (
+    DEMO_APP_CLIENT_ID,
+    DEMO_APP_CLIENT_SECRET,
+    DEMO_EMAIL,
+    DEMO_PASSWORD,
+)
+from ledgerbridge.sandbox.state import SandboxState
+from ledgerbridge.settings import Settings
+from ledgerbridge.web.app import create_app
+from ledgerbridge.xero.client import Organisation
+from ledgerbridge.xero.models import XeroConnection, XeroGrant
+from ledgerbridge.xero.services import XeroServices
+from tests.factories import PASSWORD, Seeded
+
+SANDBOX_URL = "http://sandbox.test"
+AU = "Demo Company (AU)"
+
+
+@pytest.fixture
+def sandbox_state() -> SandboxState:
+    return SandboxState()
+
+
+@pytest.fixture
+def sandbox_app(sandbox_state: SandboxState) -> FastAPI:
+    return create_sandbox_app(sandbox_state)
+
+
+@pytest.fixture
+def xero_settings(settings: Settings) -> Settings:
+    return settings.model_copy(
+        update={
+            "base_url": "http://127.0.0.1:8000",
+            "xero_sandbox_url": SANDBOX_URL,
+            "xero_client_id": DEMO_APP_CLIENT_ID,
+            "xero_client_secret": SecretStr(DEMO_APP_CLIENT_SECRET),
+            # Jobs run when a test runs them, never behind its back in the web app's lifespan.
+            "run_jobs_in_web": False,
+        }
+    )
+
+
+
+
+@pytest.fixture
+def service(xero_settings: Settings, database: Database, xero_services: XeroServices) -> Iterator[TestClient]:
+    with TestClient(create_app(xero_settings, database, xero=xero_services)) as client:
+        yield client
+
+
+@pytest.fixture
+def admin_browser(service: TestClient, seeded: Seeded) -> TestClient:
+    """Our service as the owner's browser sees it: signed in with a session cookie."""
+    response = service.post("/api/v1/auth/login", json={"email": seeded.owner_email, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return service
+
+
+@pytest.fixture
+def xero_browser(sandbox_app: FastAPI) -> Iterator[TestClient]:
+    """The same person's browser on Xero's (the sandbox's) sign-in and consent pages."""
+    with TestClient(sandbox_app, base_url=SANDBOX_URL, follow_redirects=False) as client:
+        yield client
+
+
+@dataclass(frozen=True)
+class Consent:
+    callback: str
+    """Path and query of the redirect back to our service."""
+    organisations: dict[str, str]
+    """Organisation name -> tenant id, as the consent page offered them."""
+
+
+def give_consent(
+    xero_browser: TestClient, authorize_url: str, pick: list[str] | None, action: str = "allow"
+) -> Consent:
+    """Sign in on the sandbox, then pick organisations by name and press a button."""
+    page = xero_browser.get(authorize_url)
+    if page.status_code in (302, 303):  # already signed in on Xero: straight to consent
+        request_id = query_of(page.headers["location"])["request_id"]
+        consent_page = xero_browser.get(page.headers["location"])
+    else:
+        assert page.status_code == 200, page.text
+        found = re.search(r'name="request_id" value="([^"]+)"', page.text)
+        assert found, page.text
+        request_id = found.group(1)
+        signed_in = xero_browser.post(
+            "/identity/connect/authorize/login",
+            data={"request_id": request_id, "email": DEMO_EMAIL, "password": DEMO_PASSWORD},
+        )
+        consent_page = xero_browser.get(signed_in.headers["location"])
+    offered = {
+        name.strip(): tenant
+        for tenant, name in re.findall(
+            r'name="tenant_id" value="([^"]+)"[^>]*>\s*(?:<[^>]+>\s*)*([^<]+)', consent_page.text
+        )
+    }
+    chosen = [offered[name] for name in (pick or [])]
+    decided = xero_browser.post(
+        "/identity/connect/consent",
+        data={"request_id": request_id, "action": action, "tenant_id": chosen},
+    )
+    assert decided.status_code in (302, 303), decided.text
+    location = urlsplit(decided.headers["location"])
+    return Consent(callback=f"{location.path}?{location.query}", organisations=offered)
+
+
+def query_of(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+@pytest.fixture
+def sandbox_time(sandbox_state: SandboxState) -> ClientClock:
+    """Our clock is the sandbox's: waits advance its time at once."""
+    return ClientClock(sandbox_state.clock)
+
+
+@pytest.fixture
+def xero_services(
+    xero_settings: Settings, database: Database, sandbox_app: FastAPI, sandbox_time: ClientClock
+) -> XeroServices:
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox_app), base_url=SANDBOX_URL)
+    return XeroServices.build(xero_settings, database, http=http, clock=sandbox_time)
+
+
+@pytest.fixture
+def au(
+    admin_browser: TestClient, xero_browser: TestClient, database: Database, sandbox_state: SandboxState
+) -> Organisation:
+    """The AU demo organisation, connected through the real consent flow."""
+    authorize_url = admin_browser.post("/api/v1/xero/connect").json()["authorize_url"]
+    admin_browser.get(give_consent(xero_browser, authorize_url, [AU]).callback)
+    with database.session() as session:
+        grant = session.scalars(select(XeroGrant)).one()
+        connection = session.scalars(select(XeroConnection)).one()
+        return Organisation(grant.id, connection.tenant_id)
+
+

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import copy
-import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -28,16 +28,7 @@ from ledgerbridge.work.models import Item, TaxRate
 from ledgerbridge.xero.models import ConnectionStatus, XeroConnection, XeroGrant
 from ledgerbridge.xero.services import XeroServices
 from tests.factories import Seeded, seed_workspace
-from tests.xero.conftest import (  # noqa: F401  (fixtures used by name)
-    SANDBOX_URL,
-    admin_browser,
-    give_consent,
-    sandbox_app,
-    sandbox_state,
-    service,
-    xero_browser,
-    xero_settings,
-)
+from tests.xero.conftest import SANDBOX_URL, give_consent
 
 pytestmark = pytest.mark.anyio
 AU = "Demo Company (AU)"
@@ -53,15 +44,10 @@ class Connected:
 
 
 @pytest.fixture
-def sandbox_time(sandbox_state: SandboxState) -> ClientClock:  # noqa: F811
-    return ClientClock(sandbox_state.clock)
-
-
-@pytest.fixture
 def xero_services(
-    xero_settings: Settings,  # noqa: F811
+    xero_settings: Settings,
     database: Database,
-    sandbox_app: FastAPI,  # noqa: F811
+    sandbox_app: FastAPI,
     sandbox_time: ClientClock,
 ) -> XeroServices:
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox_app), base_url=SANDBOX_URL)
@@ -77,12 +63,12 @@ def _connect(admin: TestClient, browser: TestClient, database: Database, name: s
 
 
 @pytest.fixture
-def au(admin_browser: TestClient, xero_browser: TestClient, database: Database) -> Connected:  # noqa: F811
+def au(admin_browser: TestClient, xero_browser: TestClient, database: Database) -> Connected:
     return _connect(admin_browser, xero_browser, database, AU)
 
 
 @pytest.fixture
-def nz(admin_browser: TestClient, xero_browser: TestClient, database: Database) -> Connected:  # noqa: F811
+def nz(admin_browser: TestClient, xero_browser: TestClient, database: Database) -> Connected:
     return _connect(admin_browser, xero_browser, database, NZ)
 
 
@@ -347,21 +333,20 @@ async def test_a_failing_type_is_an_issue_and_the_rest_go_on(
 # -- the API --------------------------------------------------------------------------------
 
 
-def _finished(client: TestClient, run_id: str, timeout: float = 30.0) -> dict[str, Any]:
-    """The run once the jobs runner (in the app's lifespan) has done it."""
-    deadline = time.monotonic() + timeout
-    while True:
-        run: dict[str, Any] = client.get(f"/api/v1/xero/runs/{run_id}").json()
-        if run["finished_at"] is not None or time.monotonic() > deadline:
-            return run
-        time.sleep(0.05)
+def _finished(client: TestClient, run_jobs: Callable[[], int], run_id: str) -> dict[str, Any]:
+    """The run once the worker has run the queued import job."""
+    assert run_jobs() == 1, "the import was queued as exactly one job"
+    run: dict[str, Any] = client.get(f"/api/v1/xero/runs/{run_id}").json()
+    assert run["finished_at"] is not None, run
+    return run
 
 
 def test_api_runs_an_import_and_lists_references(
     admin_browser: TestClient,
+    run_jobs: Callable[[], int],
     xero_browser: TestClient,
     database: Database,
-    sandbox_state: SandboxState,  # noqa: F811
+    sandbox_state: SandboxState,
 ) -> None:
     au = _connect(admin_browser, xero_browser, database, AU)
     started = admin_browser.post(
@@ -372,7 +357,7 @@ def test_api_runs_an_import_and_lists_references(
     queued = started.json()
     assert queued["status"] == "queued" and queued["counts"] == {}
     assert queued["record_types"] == ["tax_rate", "account", "tracking_category"]
-    run = _finished(admin_browser, queued["id"])
+    run = _finished(admin_browser, run_jobs, queued["id"])
     org = _sandbox_org(sandbox_state, au)
     assert run["status"] == "succeeded", run
     assert run["issues"] == []
@@ -397,7 +382,7 @@ def test_api_runs_an_import_and_lists_references(
     everything = admin_browser.post(f"/api/v1/xero/connections/{au.connection_id}/imports")
     assert everything.status_code == 202
     assert everything.json()["record_types"] == [str(t) for t in IMPORTS]
-    repeated = _finished(admin_browser, everything.json()["id"])
+    repeated = _finished(admin_browser, run_jobs, everything.json()["id"])
     assert repeated["status"] == "succeeded"
     assert repeated["progress"]["types"]["account"] == {
         "status": "done",
@@ -407,9 +392,10 @@ def test_api_runs_an_import_and_lists_references(
 
 
 def test_api_refuses_unknown_types_members_and_other_workspaces(
-    admin_browser: TestClient,  # noqa: F811
-    xero_browser: TestClient,  # noqa: F811
-    service: TestClient,  # noqa: F811
+    admin_browser: TestClient,
+    run_jobs: Callable[[], int],
+    xero_browser: TestClient,
+    service: TestClient,
     database: Database,
     seeded: Seeded,
 ) -> None:
@@ -417,7 +403,7 @@ def test_api_refuses_unknown_types_members_and_other_workspaces(
     url = f"/api/v1/xero/connections/{au.connection_id}/imports"
     assert admin_browser.post(url, json={"record_types": ["contact"]}).status_code == 422
     run_id = admin_browser.post(url, json={"record_types": ["currency"]}).json()["id"]
-    assert _finished(admin_browser, run_id)["status"] == "succeeded"
+    assert _finished(admin_browser, run_jobs, run_id)["status"] == "succeeded"
 
     member = {"Authorization": f"Bearer {seeded.member_token}"}
     assert service.post(url, json={"record_types": None}, headers=member).status_code == 403

@@ -7,7 +7,7 @@ process, or a loopback port when several processes need it), never through mocks
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,6 +19,7 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from ledgerbridge.db import Database
+from ledgerbridge.jobs.runner import InProcessRunner
 from ledgerbridge.sandbox.app import create_sandbox_app
 from ledgerbridge.sandbox.clock import ClientClock
 from ledgerbridge.sandbox.seeding import (
@@ -63,12 +64,22 @@ def xero_settings(settings: Settings) -> Settings:
     )
 
 
-
-
 @pytest.fixture
 def service(xero_settings: Settings, database: Database, xero_services: XeroServices) -> Iterator[TestClient]:
     with TestClient(create_app(xero_settings, database, xero=xero_services)) as client:
         yield client
+
+
+@pytest.fixture
+def run_jobs(service: TestClient, database: Database, xero_services: XeroServices) -> Callable[[], int]:
+    """Run every queued job to the end, as the worker would, on the app's own event loop;
+    returns how many ran. The scheduler stays off so a test sees only the jobs it queued."""
+
+    def run() -> int:
+        runner = InProcessRunner(database, xero_services, xero_services.clock, "test-worker", schedule=False)
+        return service.portal.call(runner.run_until_idle)  # type: ignore[union-attr]
+
+    return run
 
 
 @pytest.fixture
@@ -157,5 +168,3 @@ def au(
         grant = session.scalars(select(XeroGrant)).one()
         connection = session.scalars(select(XeroConnection)).one()
         return Organisation(grant.id, connection.tenant_id)
-
-

@@ -3,6 +3,8 @@ and delivers to our app, our inbox stores the event, and the job fetches just th
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import httpx
 import pytest
 from fastapi.testclient import TestClient
@@ -15,9 +17,9 @@ from ledgerbridge.jobs.runner import InProcessRunner
 from ledgerbridge.sandbox.seeding import DEMO_APP_CLIENT_ID, DEMO_APP_WEBHOOK_KEY
 from ledgerbridge.sandbox.state import SandboxState
 from ledgerbridge.settings import Settings
-from ledgerbridge.sync.models import RecordType, SyncRun
+from ledgerbridge.sync.models import RecordType, SyncRun, XeroLink
 from ledgerbridge.sync.service import sync
-from ledgerbridge.work.models import Client
+from ledgerbridge.work.models import Client, CreditNote, Invoice, InvoiceStatus
 from ledgerbridge.xero.client import ACCOUNTING, Organisation
 from ledgerbridge.xero.models import WebhookEvent, XeroConnection
 from ledgerbridge.xero.services import XeroServices
@@ -79,6 +81,103 @@ async def test_signed_webhook_leads_to_a_fetch_of_just_that_contact(
         run = session.scalars(select(SyncRun).where(SyncRun.trigger == "webhook")).one()
         assert run.counts == {"updated": 1, "calls": 1}
         assert all(e.handled_at is not None for e in session.scalars(select(WebhookEvent)))
+
+
+async def _listen(service: TestClient, sandbox_state: SandboxState) -> None:
+    """Point the built-in app's webhook at our app (in-process) and pass the handshake."""
+    app = sandbox_state.apps[DEMO_APP_CLIENT_ID]
+    app.webhook.url = f"{OUR_URL}/webhooks/xero"
+    sandbox_state.webhooks.transport = httpx.ASGITransport(app=service.app)
+    handshake = await sandbox_state.webhooks.intent_to_receive(DEMO_APP_CLIENT_ID)
+    assert app.webhook.status == "ACTIVE", handshake
+
+
+async def _deliver_and_run(
+    sandbox_state: SandboxState, xero_services: XeroServices, database: Database, au: Organisation
+) -> int:
+    """Xero delivers what is pending; our worker runs the jobs. Returns the calls it cost."""
+    delivered = await sandbox_state.webhooks.deliver_pending(ignore_schedule=True)
+    assert [d["status_code"] for d in delivered] == [200], delivered
+    calls_before = xero_services.client.counter.total(au.tenant_id)
+    await InProcessRunner(database, xero_services, SystemClock(), schedule=False).run_until_idle()
+    return xero_services.client.counter.total(au.tenant_id) - calls_before
+
+
+async def test_an_invoice_voided_in_xero_arrives_by_webhook_with_one_call(
+    service: TestClient,
+    xero_services: XeroServices,
+    au: Organisation,
+    sandbox_state: SandboxState,
+    database: Database,
+) -> None:
+    with database.session() as session:
+        connection = session.scalars(select(XeroConnection)).one()
+    await sync(
+        xero_services, connection.workspace_id, connection.id, [RecordType.CONTACT, RecordType.INVOICE]
+    )
+    await _listen(service, sandbox_state)
+    target = next(
+        i
+        for i in sandbox_state.orgs[au.tenant_id].iter_records("Invoices")
+        if i["Status"] == "AUTHORISED"
+        and i["Type"] == "ACCPAY"
+        and not Decimal(str(i.get("AmountPaid") or 0))
+        and not Decimal(str(i.get("AmountCredited") or 0))
+    )
+    results = await xero_services.client.write_batch(
+        au,
+        "POST",
+        f"{ACCOUNTING}/Invoices",
+        "Invoices",
+        [{"InvoiceID": target["InvoiceID"], "Status": "VOIDED"}],
+        "wh-void-1",
+    )
+    assert results[0].ok, results[0].messages
+
+    assert await _deliver_and_run(sandbox_state, xero_services, database, au) == 1  # Invoices?IDs=<it>
+    with database.session() as session:
+        invoice = session.scalars(
+            select(Invoice).where(Invoice.number == target["InvoiceNumber"], Invoice.kind == "bill")
+        ).one()
+        assert invoice.status is InvoiceStatus.VOID
+        run = session.scalars(select(SyncRun).where(SyncRun.trigger == "webhook")).one()
+        assert run.record_types == ["invoice"] and run.counts == {"updated": 1, "calls": 1}
+
+
+async def test_a_credit_note_changed_in_xero_arrives_by_webhook_with_one_call(
+    service: TestClient,
+    xero_services: XeroServices,
+    au: Organisation,
+    sandbox_state: SandboxState,
+    database: Database,
+) -> None:
+    types = [RecordType.CONTACT, RecordType.INVOICE, RecordType.CREDIT_NOTE]
+    with database.session() as session:
+        connection = session.scalars(select(XeroConnection)).one()
+    await sync(xero_services, connection.workspace_id, connection.id, types)
+    await _listen(service, sandbox_state)
+    target = next(
+        n
+        for n in sandbox_state.orgs[au.tenant_id].iter_records("CreditNotes")
+        if n["Status"] in ("DRAFT", "SUBMITTED")
+    )
+    results = await xero_services.client.write_batch(
+        au,
+        "POST",
+        f"{ACCOUNTING}/CreditNotes",
+        "CreditNotes",
+        [{"CreditNoteID": target["CreditNoteID"], "Reference": "Changed in Xero"}],
+        "wh-note-1",
+    )
+    assert results[0].ok, results[0].messages
+
+    assert await _deliver_and_run(sandbox_state, xero_services, database, au) == 1  # where CreditNoteID==
+    with database.session() as session:
+        link = session.scalars(select(XeroLink).where(XeroLink.xero_id == target["CreditNoteID"])).one()
+        note = session.get(CreditNote, link.local_id)
+        assert note is not None and note.reference == "Changed in Xero"
+        run = session.scalars(select(SyncRun).where(SyncRun.trigger == "webhook")).one()
+        assert run.record_types == ["credit_note"] and run.counts == {"updated": 1, "calls": 1}
 
 
 async def test_a_forged_webhook_is_refused_and_fetches_nothing(

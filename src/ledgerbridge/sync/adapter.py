@@ -38,6 +38,9 @@ class RecordAdapter(Protocol):
     """e.g. ``ContactID``."""
     pull_params: Mapping[str, str]
     """Extra query parameters for full reads, e.g. ``includeArchived``."""
+    ids_param: str | None
+    """The query parameter that fetches by id (``IDs``), or None where the endpoint has
+    none and a ``where`` filter on ``id_field`` does it."""
 
     def remote_fields(self, remote: dict[str, Any]) -> dict[str, Any]:
         """The fields both sides hold, read from a Xero record (compared and hashed)."""

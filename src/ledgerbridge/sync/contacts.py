@@ -31,6 +31,7 @@ class ContactsAdapter:
     key = "Contacts"
     id_field = "ContactID"
     pull_params: Mapping[str, str] = {"includeArchived": "true"}
+    ids_param: str | None = "IDs"
 
     def remote_fields(self, remote: dict[str, Any]) -> dict[str, Any]:
         return mapping.local_fields(remote)

@@ -96,7 +96,13 @@ async def pull_by_ids(
     with services.database.session() as session:
         org = organisation(_connection(session, connection_id))
     records = await services.client.by_ids(
-        org, adapter.path, adapter.key, sorted(set(xero_ids)), params=adapter.pull_params
+        org,
+        adapter.path,
+        adapter.key,
+        sorted(set(xero_ids)),
+        adapter.ids_param,
+        params=adapter.pull_params,
+        id_field=adapter.id_field,
     )
     with services.database.session() as session:
         run, connection = _run(session, run_id), _connection(session, connection_id)

@@ -56,6 +56,7 @@ class InvoicesAdapter:
     key = "Invoices"
     id_field = "InvoiceID"
     pull_params: Mapping[str, str] = {"unitdp": "4"}
+    ids_param: str | None = "IDs"
     """Four-place unit amounts, as the work side keeps them, so none is rounded away."""
 
     def remote_fields(self, remote: dict[str, Any]) -> dict[str, Any]:

@@ -31,6 +31,7 @@ class ItemsAdapter:
     key = "Items"
     id_field = "ItemID"
     pull_params: Mapping[str, str] = {"unitdp": "4"}
+    ids_param: str | None = None  # no IDs parameter on this endpoint: a where filter on the id
 
     def remote_fields(self, remote: dict[str, Any]) -> dict[str, Any]:
         return mapping.shared(remote)

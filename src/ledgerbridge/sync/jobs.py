@@ -15,8 +15,12 @@ from ledgerbridge.sync.service import TWO_WAY, fetch_changed, sync
 from ledgerbridge.xero import webhooks
 from ledgerbridge.xero.models import ConnectionStatus, XeroConnection
 
-CATEGORY_TYPES = {"CONTACT": RecordType.CONTACT}
-"""Webhook categories the engine fetches; the others are marked handled without a fetch."""
+CATEGORY_TYPES = {
+    "CONTACT": RecordType.CONTACT,
+    "INVOICE": RecordType.INVOICE,  # sales invoices and bills alike
+    "CREDITNOTE": RecordType.CREDIT_NOTE,
+}
+"""Webhook categories and the record type each one's targeted fetch brings in."""
 
 
 def _connection(ctx: JobContext, connection_id: str) -> XeroConnection | None:

@@ -48,6 +48,7 @@ class PurchaseOrdersAdapter:
     key = "PurchaseOrders"
     id_field = "PurchaseOrderID"
     pull_params: Mapping[str, str] = {}
+    ids_param: str | None = None  # never fetched by id: Xero sends no webhook for purchase orders
 
     def remote_fields(self, remote: dict[str, Any]) -> dict[str, Any]:
         return mapping.remote_fields(remote)

@@ -261,14 +261,25 @@ class XeroClient:
         path: str,
         key: str,
         ids: Sequence[str],
-        id_param: str = "IDs",
+        id_param: str | None = "IDs",
         params: Mapping[str, Any] | None = None,
+        id_field: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Fetch records by id, in chunks Xero's gateway accepts."""
+        """Fetch records by id, in chunks Xero's gateway accepts.
+
+        Endpoints without an ``IDs`` parameter (credit notes, items, payments) take a
+        ``where`` filter on ``id_field`` instead: pass ``id_param=None`` and the field.
+        """
+        if id_param is None and id_field is None:
+            raise ValueError("by_ids needs id_param or, for a where filter, id_field")
         found: list[dict[str, Any]] = []
         for start in range(0, len(ids), IDS_PER_REQUEST):
             chunk = ids[start : start + IDS_PER_REQUEST]
-            body = await self.get(org, path, {**(params or {}), id_param: ",".join(chunk)})
+            if id_param is not None:
+                query = {**(params or {}), id_param: ",".join(chunk)}
+            else:
+                query = {**(params or {}), "where": " OR ".join(f'{id_field}==Guid("{i}")' for i in chunk)}
+            body = await self.get(org, path, query)
             found.extend(body.get(key, []))
         return found
 

@@ -244,6 +244,30 @@ async def test_paid_in_xero_shows_paid_here_after_the_next_sync(
     assert (Decimal(mine["amount_paid"]), Decimal(mine["amount_due"])) == (Decimal("1430.00"), Decimal("0"))
 
 
+async def test_a_paid_invoice_changed_in_xero_still_arrives_here(
+    xero_services: XeroServices, au: Organisation, sandbox_state: SandboxState, database: Database
+) -> None:
+    """Our own edits of a paid invoice are refused (Xero would refuse them), but a change
+    Xero made itself, e.g. in its screens, is the truth and is applied, not left behind."""
+    await run_sync(xero_services, database)
+    org = sandbox_state.orgs[au.tenant_id]
+    paid = next(i for i in org.iter_records("Invoices") if i["Status"] == "PAID" and i["Type"] == "ACCREC")
+    sandbox_state.clock.advance(5)
+    org.put_record(
+        "Invoices",
+        paid["InvoiceID"],
+        dict(paid, Reference="PO 7781 (corrected)", UpdatedDateUTC=sandbox_state.clock.now()),
+    )
+
+    run = await run_sync(xero_services, database)
+    assert run.status == "succeeded", run.error
+    with database.session() as session:
+        issues = session.scalars(select(SyncIssue.message).where(SyncIssue.run_id == run.id)).all()
+        mine = session.scalars(select(Invoice).where(Invoice.number == paid["InvoiceNumber"])).one()
+        assert issues == [] and run.counts.get("updated") == 1
+        assert (mine.reference, mine.status) == ("PO 7781 (corrected)", InvoiceStatus.PAID)
+
+
 async def test_imported_paid_invoices_are_backed_by_their_payments(
     xero_services: XeroServices, au: Organisation, sandbox_state: SandboxState, database: Database
 ) -> None:

@@ -238,7 +238,7 @@ def _write(
     """Xero's version through the work side's rules; Xero's status and allocations last.
 
     The local edit rules guard what a person may ask for, not what Xero reports, so the
-    header and lines are written as on a draft and the status set after; allocations go
+    header and lines are written unguarded (``from_xero``) and the status set after; allocations go
     through ``allocate_credit`` / ``remove_allocation`` so remaining credit and the paid
     statuses of both documents follow the same rules as a local allocation.
     """
@@ -248,8 +248,7 @@ def _write(
     specs = document_lines.line_specs(fields["lines"]) if "lines" in fields else None
     previous = note.status
     if values or specs is not None:
-        note.status = None  # type: ignore[assignment]  # written as Xero holds it, see above
-        documents.write_credit_note(session, note, values, specs)
+        documents.write_credit_note(session, note, values, specs, from_xero=True)
     target = CreditNoteStatus(fields.get("status") or (previous or CreditNoteStatus.DRAFT).value)
     if "allocations" in fields:
         if target.value in mapping.SETTLED:

@@ -245,7 +245,7 @@ def _write(
     values = _header_values(session, connection, invoice, fields, remote)
     lines = _line_specs(session, invoice, fields)
     if obj is None or values or lines is not None:
-        documents.write_invoice(session, invoice, values, lines)
+        documents.write_invoice(session, invoice, values, lines, from_xero=True)
     if "status" in fields:
         _apply_status(session, invoice, str(remote.get("Status") or "DRAFT"))
     return invoice

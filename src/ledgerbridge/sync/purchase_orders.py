@@ -149,7 +149,7 @@ def _write(
 
     The status is Xero's word: the local transitions guard what a person may ask for, not
     what Xero reports (a billed order reopened in Xero is reopened here), so an order's
-    lines and header are written as on a new or draft order and the status set after.
+    lines and header are written unguarded (``from_xero``) and the status set after.
     """
     values = header_values(fields)
     if client is not None:
@@ -160,8 +160,7 @@ def _write(
         specs = document_lines.keep_precision(specs, order.lines, mapping.UNIT_PLACES)
     previous = order.status
     if values or specs is not None:
-        order.status = None  # type: ignore[assignment]  # written as Xero holds it, see above
-        documents.write_purchase_order(session, order, values, specs)
+        documents.write_purchase_order(session, order, values, specs, from_xero=True)
     target = fields.get("status")
     order.status = PurchaseOrderStatus(target) if target else (previous or PurchaseOrderStatus.DRAFT)
     return order

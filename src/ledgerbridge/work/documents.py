@@ -552,14 +552,18 @@ def write_invoice(
     values: Mapping[str, Any],
     lines: Sequence[LineSpec] | None,
     status: InvoiceStatus | None = None,
+    *,
+    from_xero: bool = False,
 ) -> None:
     """Create or update an invoice: header values, the whole set of lines, then the status.
 
     Everything is checked before the first row changes, and the caller's transaction makes
-    the rest all-or-nothing.
+    the rest all-or-nothing. ``from_xero`` skips the "paid invoices cannot be edited" rule:
+    that rule keeps people from asking Xero for what it refuses, but a change Xero itself
+    made (e.g. in its own screens) is already the truth and must not be left behind.
     """
     is_new = invoice.status is None
-    if not is_new and (values or lines is not None):
+    if not is_new and not from_xero and (values or lines is not None):
         invoice_editable(session, invoice)
     with session.no_autoflush:
         for key, value in values.items():
@@ -686,10 +690,13 @@ def write_credit_note(
     values: Mapping[str, Any],
     lines: Sequence[LineSpec] | None,
     status: CreditNoteStatus | None = None,
+    *,
+    from_xero: bool = False,
 ) -> None:
-    """Create or update a credit note; sales credit notes are numbered CN-0001 and unique."""
+    """Create or update a credit note; sales credit notes are numbered CN-0001 and unique.
+    ``from_xero``: as for ``write_invoice``, Xero's own changes are applied unguarded."""
     is_new = credit_note.status is None
-    if not is_new and (values or lines is not None):
+    if not is_new and not from_xero and (values or lines is not None):
         credit_note_editable(session, credit_note)
     with session.no_autoflush:
         for key, value in values.items():
@@ -824,10 +831,14 @@ def write_purchase_order(
     values: Mapping[str, Any],
     lines: Sequence[LineSpec] | None,
     status: PurchaseOrderStatus | None = None,
+    *,
+    from_xero: bool = False,
 ) -> None:
-    """Create or update a purchase order (numbered PO-0001, unique); final ones are frozen."""
+    """Create or update a purchase order (numbered PO-0001, unique); final ones are frozen
+    (``from_xero``: as for ``write_invoice``, Xero's own changes are applied unguarded)."""
     is_new = order.status is None
-    if not is_new and (values or lines is not None) and not PURCHASE_ORDER_TRANSITIONS[order.status]:
+    frozen = not is_new and not PURCHASE_ORDER_TRANSITIONS[order.status]
+    if frozen and not from_xero and (values or lines is not None):
         raise Conflict(
             f"This purchase order is {order.status.value} and cannot be edited.",
             [FieldError("status", f"a {order.status.value} purchase order cannot be edited")],

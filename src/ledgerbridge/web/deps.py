@@ -38,7 +38,10 @@ def get_session(database: Annotated[Database, Depends(get_database)]) -> Iterato
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+"""The request's unit of work, committed when the endpoint returns and before the response
+is sent ("function" scope): a client told 200 can rely on the change being stored, and its
+next request sees it (a sign-in's session, a record it just created)."""
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 

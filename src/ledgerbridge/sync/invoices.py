@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -70,10 +71,42 @@ class InvoicesAdapter:
         invoice = session.get(Invoice, local_id)
         return invoice if invoice is not None and invoice.workspace_id == workspace_id else None
 
+    def prepare_page(
+        self, session: Session, connection: XeroConnection, records: list[dict[str, Any]]
+    ) -> None:
+        """One query per page instead of several per invoice: the clients linked to this
+        page's contacts, whether any local invoice is unlinked (else none can match), and
+        the tax rates every invoice's lines are checked against."""
+        contact_ids = {str((r.get("Contact") or {}).get("ContactID") or "") for r in records} - {""}
+        spellings = sorted(contact_ids | {i.lower() for i in contact_ids} | {i.upper() for i in contact_ids})
+        rows = session.execute(
+            select(XeroLink.xero_id, Client)
+            .join(Client, Client.id == XeroLink.local_id)
+            .where(
+                XeroLink.connection_id == connection.id,
+                XeroLink.record_type == RecordType.CONTACT,
+                XeroLink.xero_id.in_(spellings),
+            )
+        ).tuples()
+        clients = {xero_id.lower(): client for xero_id, client in rows}
+        linked = select(XeroLink.local_id).where(
+            XeroLink.connection_id == connection.id, XeroLink.record_type == self.record_type
+        )
+        unlinked = session.scalar(
+            select(Invoice.id)
+            .where(Invoice.workspace_id == connection.workspace_id, Invoice.id.not_in(linked))
+            .limit(1)
+        )
+        session.info[_PAGE] = _PageIndex(clients, unlinked is not None)
+        documents.cache_reference_data(session)
+
     def match(self, session: Session, connection: XeroConnection, remote: dict[str, Any]) -> Invoice | None:
         """An unlinked local invoice that already is this one: a sales invoice by its number
         (and the same contact, so two systems' number series never link strangers); a
         bill, whose numbers repeat across suppliers, by contact, number and date."""
+        index = session.info.get(_PAGE)
+        if isinstance(index, _PageIndex) and not index.any_unlinked:
+            return None
         fields = mapping.remote_fields(remote)
         client = _client_of_contact(session, connection, fields["contact"])
         if client is None or not fields["number"]:
@@ -212,9 +245,23 @@ def _not_in_xero_yet(session: Session, invoice: Invoice) -> str:
     )
 
 
+_PAGE = "ledgerbridge.sync.invoices.page"
+
+
+@dataclass
+class _PageIndex:
+    clients: dict[str, Client]
+    """Lower-cased Xero contact id -> its linked client, for this page's contacts."""
+    any_unlinked: bool
+    """Whether the workspace has an invoice not linked to this organisation (a match candidate)."""
+
+
 def _client_of_contact(session: Session, connection: XeroConnection, contact_id: str | None) -> Client | None:
     if not contact_id:
         return None
+    index = session.info.get(_PAGE)
+    if isinstance(index, _PageIndex) and contact_id.lower() in index.clients:
+        return index.clients[contact_id.lower()]
     link = links.by_xero_id(session, connection.id, RecordType.CONTACT, contact_id)
     if link is None:
         link = links.by_xero_id(session, connection.id, RecordType.CONTACT, contact_id.upper())

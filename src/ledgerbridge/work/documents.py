@@ -99,9 +99,24 @@ class LineSpec:
 # --------------------------------------------------------------------------- tax and totals
 
 
+_REFERENCE_CACHE = "ledgerbridge.work.documents.reference"
+
+
+def cache_reference_data(session: Session) -> None:
+    """Read the tax rates once for the rest of this unit of work instead of once per
+    document: for bulk writes (a page of pulled invoices) whose session changes none."""
+    session.info.setdefault(_REFERENCE_CACHE, {})
+
+
 def tax_rates(session: Session, workspace_id: str) -> dict[str, TaxRate]:
     """The workspace's tax types by code, archived ones included (old documents use them)."""
-    return {rate.tax_type: rate for rate in session.scalars(scoped(TaxRate, workspace_id))}
+    cache: dict[str, dict[str, TaxRate]] | None = session.info.get(_REFERENCE_CACHE)
+    if cache is not None and workspace_id in cache:
+        return cache[workspace_id]
+    rates = {rate.tax_type: rate for rate in session.scalars(scoped(TaxRate, workspace_id))}
+    if cache is not None:
+        cache[workspace_id] = rates
+    return rates
 
 
 def _rate_of(line: Line, rates: Mapping[str, TaxRate], index: int) -> Decimal:
@@ -597,6 +612,8 @@ def _replace_invoice_lines(
     release_time_entries(session, invoice)
     new_lines = build_lines(InvoiceLine, specs)
     invoice.lines = new_lines
+    if not any(spec.time_entry_ids for spec in specs):
+        return  # nothing points at the new lines: the caller's flush writes them with the rest
     session.flush()
     for line, spec in zip(new_lines, specs, strict=True):
         for entry_id in spec.time_entry_ids:

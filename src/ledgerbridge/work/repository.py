@@ -38,9 +38,13 @@ def get_scoped(session: Session, model: type[T], workspace_id: str, record_id: s
 
 
 def get_reference(session: Session, model: type[T], workspace_id: str, record_id: str, field: str) -> T:
-    """Resolve an id given in input; an unknown one is a 422 naming the field."""
-    obj = session.scalar(scoped(model, workspace_id).where(model.id == record_id))  # type: ignore[attr-defined]
-    if obj is None:
+    """Resolve an id given in input; an unknown one is a 422 naming the field.
+
+    By primary key, so a record this unit of work already holds costs no query (bulk
+    writes resolve the same client for many documents); the workspace is checked after.
+    """
+    obj = session.get(model, record_id)
+    if obj is None or obj.workspace_id != workspace_id:  # type: ignore[attr-defined]
         raise invalid(field, f"no {label(model)} with id '{record_id}' exists in this workspace")
     return obj
 

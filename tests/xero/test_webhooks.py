@@ -248,6 +248,9 @@ def test_own_app_deliveries_use_the_workspace_key(
     )
     assert saved.status_code == 200, saved.text
     own_url = f"{URL}/{seeded.workspace_id}"
+    shown = both.get("/api/v1/xero/app").json()
+    assert shown["webhook_url"] == f"http://127.0.0.1:8000{own_url}", "the URL to register with the own app"
+    assert shown["has_webhook_key"] is True and own_key not in str(shown)
     body = payload(event(AU_ID))
     assert deliver(both, body, key=DEMO_APP_WEBHOOK_KEY, url=own_url).status_code == 401
     assert deliver(both, body, key=own_key, url=f"{URL}/{uuid.uuid4()}").status_code == 401

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from ledgerbridge.web.api.crud import Input, Output
 from ledgerbridge.web.deps import ActorDep, ManagerDep, SessionDep
+from ledgerbridge.web.webhooks import BUILT_IN_PATH, OWN_APP_PATH
 from ledgerbridge.xero import apps, connections
 from ledgerbridge.xero.doctor import as_dict, diagnose
 from ledgerbridge.xero.models import ConnectionStatus, XeroApp
@@ -39,6 +40,10 @@ class AppOut(Output):
     own_app: bool
     granular_scopes: bool
     redirect_url: str = Field(description="Register exactly this Redirect URL with your Xero app.")
+    webhook_url: str = Field(
+        description="Register this as the app's webhook delivery URL (CONTACT, INVOICE, CREDITNOTE events)."
+    )
+    has_webhook_key: bool = Field(description="Whether a webhook key is stored (it is never shown).")
 
 
 class ConnectOut(Output):
@@ -62,15 +67,33 @@ class DisconnectOut(Output):
     connection: ConnectionOut
 
 
+def _app_out(xero: XeroServices, workspace_id: str, own: XeroApp | None) -> AppOut:
+    """What an admin copies into Xero's developer portal: the redirect URL, and the webhook
+    URL (the built-in app's shared one, or this workspace's own for its own app)."""
+    base = xero.settings.base_url.rstrip("/")
+    if own is not None:
+        return AppOut(
+            client_id=own.client_id,
+            own_app=True,
+            granular_scopes=own.granular_scopes,
+            redirect_url=apps.redirect_uri(xero.settings),
+            webhook_url=base + OWN_APP_PATH.format(workspace_id=workspace_id),
+            has_webhook_key=own.webhook_key_sealed is not None,
+        )
+    return AppOut(
+        client_id=xero.settings.xero_client_id,
+        own_app=False,
+        granular_scopes=xero.settings.xero_granular_scopes,
+        redirect_url=apps.redirect_uri(xero.settings),
+        webhook_url=base + BUILT_IN_PATH,
+        has_webhook_key=xero.settings.xero_webhook_key is not None,
+    )
+
+
 @router.get("/app", response_model=AppOut)
 def get_app(session: SessionDep, actor: ActorDep, xero: XeroDep) -> AppOut:
     own = session.scalar(select(XeroApp).where(XeroApp.workspace_id == actor.workspace_id))
-    return AppOut(
-        client_id=own.client_id if own else xero.settings.xero_client_id,
-        own_app=own is not None,
-        granular_scopes=own.granular_scopes if own else xero.settings.xero_granular_scopes,
-        redirect_url=apps.redirect_uri(xero.settings),
-    )
+    return _app_out(xero, actor.workspace_id, own)
 
 
 @router.put("/app", response_model=AppOut)
@@ -85,12 +108,7 @@ def put_app(body: AppIn, session: SessionDep, actor: ManagerDep, xero: XeroDep) 
     own.granular_scopes = body.granular_scopes
     own.webhook_key_sealed = xero.vault.seal(body.webhook_key) if body.webhook_key else None
     session.flush()
-    return AppOut(
-        client_id=own.client_id,
-        own_app=True,
-        granular_scopes=own.granular_scopes,
-        redirect_url=apps.redirect_uri(xero.settings),
-    )
+    return _app_out(xero, actor.workspace_id, own)
 
 
 @router.post("/connect", response_model=ConnectOut)

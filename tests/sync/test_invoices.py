@@ -21,6 +21,7 @@ from ledgerbridge.work.models import Client, Invoice, InvoiceStatus
 from ledgerbridge.xero.client import ACCOUNTING, Organisation
 from ledgerbridge.xero.models import XeroConnection
 from ledgerbridge.xero.services import XeroServices
+from tests.factories import Seeded
 
 pytestmark = pytest.mark.anyio
 
@@ -242,6 +243,33 @@ async def test_paid_in_xero_shows_paid_here_after_the_next_sync(
     assert local_invoice(database, invoice_id).status is InvoiceStatus.PAID
     mine = owner_api.get(f"/api/v1/invoices/{invoice_id}").json()
     assert (Decimal(mine["amount_paid"]), Decimal(mine["amount_due"])) == (Decimal("1430.00"), Decimal("0"))
+
+
+async def test_a_xero_number_used_here_by_another_client_is_reported_not_duplicated(
+    xero_services: XeroServices,
+    au: Organisation,
+    sandbox_state: SandboxState,
+    database: Database,
+    owner_api: TestClient,
+    seeded: Seeded,
+) -> None:
+    """Numbers are checked in bulk for a page of pulled invoices (one query), and a clash
+    is still caught: the Xero invoice waits with Xero's number named, ours is untouched."""
+    theirs = next(
+        i for i in sandbox_state.orgs[au.tenant_id].iter_records("Invoices") if i["Type"] == "ACCREC"
+    )
+    mine = create_invoice(owner_api, {"client_id": seeded.client_id}, number=theirs["InvoiceNumber"])
+
+    run = await run_sync(xero_services, database, record_types=[RecordType.CONTACT, RecordType.INVOICE])
+    with database.session() as session:
+        issues = session.scalars(select(SyncIssue).where(SyncIssue.run_id == run.id)).all()
+        same_number = session.scalars(select(Invoice).where(Invoice.number == theirs["InvoiceNumber"])).all()
+        assert [i.id for i in same_number] == [mine], "one local invoice with that number: ours"
+        assert [(i.xero_id, i.direction) for i in issues if i.xero_id == theirs["InvoiceID"]] == [
+            (theirs["InvoiceID"], "pull")
+        ]
+        clash = next(i for i in issues if i.xero_id == theirs["InvoiceID"])
+        assert f"'{theirs['InvoiceNumber']}' is already used" in clash.message
 
 
 async def test_a_paid_invoice_changed_in_xero_still_arrives_here(

@@ -99,6 +99,10 @@ class InvoicesAdapter:
         )
         session.info[_PAGE] = _PageIndex(clients, unlinked is not None)
         documents.cache_reference_data(session)
+        sales_numbers = (r.get("InvoiceNumber") for r in records if r.get("Type") == "ACCREC")
+        documents.preload_numbers(
+            session, Invoice, connection.workspace_id, sales_numbers, Invoice.kind == InvoiceKind.SALES
+        )
 
     def match(self, session: Session, connection: XeroConnection, remote: dict[str, Any]) -> Invoice | None:
         """An unlinked local invoice that already is this one: a sales invoice by its number
@@ -294,7 +298,7 @@ def _write(
     if obj is None or values or lines is not None:
         documents.write_invoice(session, invoice, values, lines, from_xero=True)
     if "status" in fields:
-        _apply_status(session, invoice, str(remote.get("Status") or "DRAFT"))
+        _apply_status(session, invoice, str(remote.get("Status") or "DRAFT"), settle=obj is not None)
     return invoice
 
 
@@ -363,8 +367,9 @@ def _spec(line: dict[str, Any], time_entry_ids: list[str]) -> documents.LineSpec
     )
 
 
-def _apply_status(session: Session, invoice: Invoice, xero_status: str) -> None:
-    """Xero owns the status; see the module docstring for what each one becomes here."""
+def _apply_status(session: Session, invoice: Invoice, xero_status: str, settle: bool = True) -> None:
+    """Xero owns the status; see the module docstring for what each one becomes here.
+    ``settle``: weigh money recorded here; False for an invoice just created, which has none."""
     if xero_status in mapping.DRAFT_IN_XERO:
         return  # a draft here stays one; an approval here is never taken back by a draft there
     if xero_status == "PAID":
@@ -373,7 +378,8 @@ def _apply_status(session: Session, invoice: Invoice, xero_status: str) -> None:
         invoice.status = InvoiceStatus.VOID
     elif invoice.status not in (InvoiceStatus.APPROVED, InvoiceStatus.SENT, InvoiceStatus.PARTLY_PAID):
         invoice.status = InvoiceStatus.APPROVED
-        documents.settle_invoice(session, invoice)  # money still recorded here keeps it paid until removed
+        if settle:  # money still recorded here keeps it paid until removed
+            documents.settle_invoice(session, invoice)
 
 
 def _note(session: Session, run: SyncRun, invoice: Invoice, xero_id: str) -> None:

@@ -34,15 +34,17 @@ def xero(settings: Settings, database: Database, clock: ManualClock) -> Iterator
 
 
 @pytest.fixture
-def handlers() -> Iterator[Callable[[str, Handler], None]]:
+def handlers() -> Iterator[Callable[[str, Handler | None], None]]:
     """``handlers(kind, fn)`` registers ``fn`` for this test only; a real handler of that
-    kind (e.g. the sync engine's "sync.auto") is set aside and put back afterwards."""
+    kind (e.g. the sync engine's "sync.auto") is set aside and put back afterwards.
+    ``handlers(kind, None)``: no handler for that kind in this test."""
     added: list[tuple[str, Handler | None]] = []
 
-    def register(kind: str, handler: Handler) -> None:
+    def register(kind: str, handler: Handler | None) -> None:
         previous = registry.handler_for(kind)
         registry.unregister(kind)
-        registry.job(kind)(handler)
+        if handler is not None:
+            registry.job(kind)(handler)
         added.append((kind, previous))
 
     yield register

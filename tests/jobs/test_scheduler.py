@@ -22,7 +22,7 @@ from ledgerbridge.xero.models import ConnectionStatus, XeroConnection
 from tests.factories import Seeded
 from tests.jobs.conftest import START, connect_organisation
 
-Register = Callable[[str, Handler], None]
+Register = Callable[[str, Handler | None], None]
 MakeRunner = Callable[..., InProcessRunner]
 
 
@@ -186,6 +186,7 @@ def test_an_unknown_cadence_is_refused() -> None:
 def test_weekly_invoice_sending_is_kept_queued_once_a_handler_exists(
     database: Database, seeded: Seeded, handlers: Register
 ) -> None:
+    handlers(scheduler.SEND_INVOICES, None)  # the real one is set aside: none in this process
     connection_id = connect_organisation(database, seeded.workspace_id)
     with database.session() as session:
         session.add(

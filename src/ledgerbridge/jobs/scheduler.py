@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from ledgerbridge.db import Database, new_id
@@ -227,6 +227,21 @@ def request_invoice_sending(session: Session, connection_id: str, now: datetime)
                        row.timezone, now)
 
 
+def reschedule_invoice_sending(session: Session, connection_id: str, now: datetime) -> Job | None:
+    """The organisation's cadence changed: the send waiting for the old cadence's slot is
+    withdrawn (it may be later than the new one: ``enqueue`` only ever brings a job
+    forward) and one is queued at the new cadence's next slot. Switching to "immediately"
+    so sends at once what the old cadence was holding."""
+    if not registry.is_registered(SEND_INVOICES):
+        return None
+    session.execute(
+        delete(Job)
+        .where(Job.dedupe_key == _send_key(connection_id), Job.status == JobStatus.QUEUED)
+        .execution_options(synchronize_session=False)
+    )
+    return request_invoice_sending(session, connection_id, now)
+
+
 def schedule_invoice_sending(session: Session, now: datetime) -> list[Job]:
     """Keep the next weekly or monthly send queued for each connected organisation that
     uses one; "immediately" is queued by ``request_invoice_sending`` when invoices are ready."""
@@ -252,6 +267,13 @@ def schedule_invoice_sending(session: Session, now: datetime) -> list[Job]:
     ]
 
 
+def queued_invoice_send(session: Session, connection_id: str) -> Job | None:
+    """The organisation's next send, if one waits (to show when invoices go out)."""
+    return session.scalar(
+        select(Job).where(Job.dedupe_key == _send_key(connection_id), Job.status == JobStatus.QUEUED)
+    )
+
+
 def _send_key(connection_id: str) -> str:
     return f"{SEND_INVOICES}:{connection_id}"
 
@@ -264,7 +286,7 @@ def _queue_send(
         SEND_INVOICES,
         {"connection_id": connection_id},
         workspace_id=workspace_id,
-        lock_key=f"invoices.send:{connection_id}",
+        lock_key=sync_lock_key(connection_id),  # a send pulls and pushes: never beside a sync
         dedupe_key=_send_key(connection_id),
         run_at=next_invoice_send(now, cadence, timezone),
     )

@@ -322,10 +322,14 @@ async def push(
     run_id: str,
     dry_run: bool = False,
     hooks: PushHooks | None = None,
+    *,
+    send_held: bool = False,
 ) -> None:
+    """Drain the outbox. ``send_held``: also send what waits for a scheduled send (new
+    invoices of an organisation that sends weekly or monthly; see ``outbox.holds_new``)."""
     hooks = hooks or PushHooks()
     if dry_run:
-        _preview_push(services, adapter, connection_id, run_id)
+        _preview_push(services, adapter, connection_id, run_id, send_held)
         return
     with services.database.session() as session:
         connection = _connection(session, connection_id)
@@ -339,21 +343,23 @@ async def push(
     for entry_ids in unknown:  # outcomes never recorded: resend exactly, same key
         await _send(services, adapter, org, run_id, entry_ids, hooks)
     while True:
-        entry_ids = _prepare_batch(services, adapter, connection_id, run_id)
+        entry_ids = _prepare_batch(services, adapter, connection_id, run_id, send_held)
         if not entry_ids:
             return
         await _send(services, adapter, org, run_id, entry_ids, hooks)
 
 
 def _prepare_batch(
-    services: XeroServices, adapter: RecordAdapter, connection_id: str, run_id: str
+    services: XeroServices, adapter: RecordAdapter, connection_id: str, run_id: str, send_held: bool = False
 ) -> list[str]:
     """Mark the next batch as sending, with its exact payload, and commit before sending."""
     with services.database.session() as session:
         run, connection = _run(session, run_id), _connection(session, connection_id)
         batch: list[OutboxEntry] = []
         in_batch: set[str] = set()
-        for entry in outbox.pending(session, connection_id, adapter.record_type, BATCH_SIZE):
+        for entry in outbox.pending(
+            session, connection_id, adapter.record_type, BATCH_SIZE, send_held=send_held
+        ):
             if entry.local_id in in_batch:
                 continue  # one record once per batch; this row goes next time (then unchanged)
             body = _payload(session, adapter, run, connection, entry)
@@ -465,13 +471,19 @@ def _fail_batch(services: XeroServices, run_id: str, entry_ids: list[str], messa
         run.error = message
 
 
-def _preview_push(services: XeroServices, adapter: RecordAdapter, connection_id: str, run_id: str) -> None:
+def _preview_push(
+    services: XeroServices, adapter: RecordAdapter, connection_id: str, run_id: str, send_held: bool = False
+) -> None:
     with services.database.session() as session:
         run, connection = _run(session, run_id), _connection(session, connection_id)
-        backfill = outbox.unlinked(
+        held = not send_held and outbox.holds_new(session, connection_id, adapter.record_type)
+        backfill = [] if held else outbox.unlinked(
             session, connection, adapter.record_type, adapter.backfill_query(connection.workspace_id)
         )
-        pending = [e.local_id for e in outbox.pending(session, connection_id, adapter.record_type, 10_000)]
+        pending = [
+            e.local_id
+            for e in outbox.pending(session, connection_id, adapter.record_type, 10_000, send_held=send_held)
+        ]
         for local_id in dict.fromkeys([*backfill, *pending]):
             obj = adapter.load(session, connection.workspace_id, local_id)
             if obj is None:

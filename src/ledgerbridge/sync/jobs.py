@@ -1,4 +1,5 @@
-"""The sync engine's jobs: scheduled and Force syncs, and the fetches webhooks ask for.
+"""The sync engine's jobs: scheduled and Force syncs, and the fetches webhooks ask for
+(imports and invoice sending register theirs in ``imports`` and ``sending``).
 
 Handlers take ids and reload everything, and are safe to run twice: a sync is idempotent
 (links, hashes, cursors and the outbox make a repeat cost at most a call).
@@ -10,6 +11,7 @@ from sqlalchemy import select
 
 import ledgerbridge.sync.imports  # noqa: F401 - registers the "sync.import" job
 from ledgerbridge.jobs.registry import JobContext, job
+from ledgerbridge.sync import sending  # noqa: F401 - registers the "invoices.send_due" job
 from ledgerbridge.sync.models import RecordType, SyncSettings
 from ledgerbridge.sync.service import TWO_WAY, fetch_changed, sync
 from ledgerbridge.xero import webhooks

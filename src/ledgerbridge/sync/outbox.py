@@ -5,6 +5,10 @@ Each row's ``idempotency_key`` is fixed when the row is written. Rows are draine
 batches; a batch gets a ``batch_key`` (and so one Idempotency-Key) before it is sent, and
 a batch whose outcome is unknown is resent with the same rows and the same key, which
 Xero answers by replaying the first response instead of writing again.
+
+Invoice sending: an organisation that sends invoices weekly or monthly holds invoices new
+to Xero (no link yet) back from ordinary syncs; only the "invoices.send_due" job releases
+them (``send_held``). Updates to invoices Xero already has are never held.
 """
 
 from __future__ import annotations
@@ -16,13 +20,29 @@ from collections.abc import Sequence
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from ledgerbridge.db import utcnow
+from ledgerbridge.jobs import scheduler
 from ledgerbridge.sync.models import OutboxEntry, OutboxStatus, RecordType, SyncSettings, XeroLink
 from ledgerbridge.xero.models import ConnectionStatus, XeroConnection
+
+HOLDING_CADENCES = ("weekly", "monthly")
+"""Invoice sending cadences that keep new invoices for their scheduled send."""
 
 
 def _auto_sync_on(session: Session, connection_id: str, record_type: RecordType) -> bool:
     settings = session.scalar(select(SyncSettings).where(SyncSettings.connection_id == connection_id))
     return settings is None or settings.auto_sync.get(str(record_type), True)
+
+
+def holds_new(session: Session, connection_id: str, record_type: RecordType) -> bool:
+    """Whether records of this type new to this organisation wait for a scheduled send
+    (invoices and bills, when it sends weekly or monthly) instead of the next sync."""
+    if record_type is not RecordType.INVOICE:
+        return False
+    cadence = session.scalar(
+        select(SyncSettings.invoice_sending).where(SyncSettings.connection_id == connection_id)
+    )
+    return cadence in HOLDING_CADENCES
 
 
 def target_connections(session: Session, workspace_id: str) -> list[XeroConnection]:
@@ -66,7 +86,16 @@ def record_change(
             session.add(pending)
         written.append(pending)
     session.flush()
+    if record_type is RecordType.INVOICE:
+        _request_sending(session, written)
     return written
+
+
+def _request_sending(session: Session, written: list[OutboxEntry]) -> None:
+    """An invoice is ready for Xero: plan its send at the organisation's cadence (at once
+    when it sends immediately), so it does not wait for the next auto-sync."""
+    for connection_id in dict.fromkeys(e.connection_id for e in written):
+        scheduler.request_invoice_sending(session, connection_id, utcnow())
 
 
 def in_flight(session: Session, connection_id: str, record_type: RecordType) -> dict[str, list[OutboxEntry]]:
@@ -85,19 +114,20 @@ def in_flight(session: Session, connection_id: str, record_type: RecordType) -> 
     return batches
 
 
-def pending(session: Session, connection_id: str, record_type: RecordType, limit: int) -> list[OutboxEntry]:
-    return list(
-        session.scalars(
-            select(OutboxEntry)
-            .where(
-                OutboxEntry.connection_id == connection_id,
-                OutboxEntry.record_type == record_type,
-                OutboxEntry.status == OutboxStatus.PENDING,
-            )
-            .order_by(OutboxEntry.created_at, OutboxEntry.id)
-            .limit(limit)
-        )
+def pending(
+    session: Session, connection_id: str, record_type: RecordType, limit: int, *, send_held: bool = False
+) -> list[OutboxEntry]:
+    """The next rows to send, oldest first. Rows held for a scheduled send (see
+    ``holds_new``) are left out unless ``send_held``; they are filtered in the query, so
+    held rows never crowd the rows that may go out of a batch."""
+    query = select(OutboxEntry).where(
+        OutboxEntry.connection_id == connection_id,
+        OutboxEntry.record_type == record_type,
+        OutboxEntry.status == OutboxStatus.PENDING,
     )
+    if not send_held and holds_new(session, connection_id, record_type):
+        query = query.where(OutboxEntry.local_id.in_(_linked(connection_id, record_type)))
+    return list(session.scalars(query.order_by(OutboxEntry.created_at, OutboxEntry.id).limit(limit)))
 
 
 def batch_key(entries: Sequence[OutboxEntry]) -> str:
@@ -111,7 +141,8 @@ def backfill(
 ) -> int:
     """Queue records that exist locally but not in this organisation (made before it was
     connected): after the pull has matched what it could, the rest go to Xero. One query
-    finds them, whatever the number of records already linked."""
+    finds them, whatever the number of records already linked. (Rows queued for records
+    held for a scheduled send wait in ``pending`` like any other held row.)"""
     if not connection.is_default or not _auto_sync_on(session, connection.id, record_type):
         return 0
     queued = select(OutboxEntry.local_id).where(
@@ -140,7 +171,11 @@ def unlinked(
     session: Session, connection: XeroConnection, record_type: RecordType, local_ids: Select[tuple[str]]
 ) -> list[str]:
     """The records of ``local_ids`` that have no counterpart in this organisation yet."""
-    linked = select(XeroLink.local_id).where(
-        XeroLink.connection_id == connection.id, XeroLink.record_type == record_type
-    )
+    linked = _linked(connection.id, record_type)
     return list(session.scalars(local_ids.where(local_ids.selected_columns[0].not_in(linked))))
+
+
+def _linked(connection_id: str, record_type: RecordType) -> Select[tuple[str]]:
+    return select(XeroLink.local_id).where(
+        XeroLink.connection_id == connection_id, XeroLink.record_type == record_type
+    )

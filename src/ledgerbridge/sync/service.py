@@ -40,7 +40,11 @@ async def sync(
     record_types: Sequence[RecordType] | None = None,
     trigger: str = "manual",
     dry_run: bool = False,
+    *,
+    send_held: bool = False,
 ) -> SyncRun:
+    """One run over ``record_types`` (every two-way type by default). ``send_held`` is
+    the scheduled invoice send: it also creates the invoices held back from ordinary syncs."""
     chosen = list(record_types or TWO_WAY)
     for record_type in chosen:
         if record_type not in TWO_WAY:
@@ -51,7 +55,9 @@ async def sync(
     try:
         for record_type in chosen:
             await engine.pull(services, TWO_WAY[record_type], connection_id, run_id, dry_run)
-            await engine.push(services, TWO_WAY[record_type], connection_id, run_id, dry_run)
+            await engine.push(
+                services, TWO_WAY[record_type], connection_id, run_id, dry_run, send_held=send_held
+            )
             adapter = TWO_WAY[record_type]
             if isinstance(adapter, FollowUp):  # e.g. credit note allocations, once their notes are in Xero
                 await adapter.after_push(services, connection_id, run_id, dry_run)

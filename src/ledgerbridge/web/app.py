@@ -10,11 +10,12 @@ from fastapi.responses import RedirectResponse
 
 from ledgerbridge import __version__
 from ledgerbridge.db import Database
+from ledgerbridge.jobs import registry
 from ledgerbridge.jobs.runner import InProcessRunner
 from ledgerbridge.logging import configure_logging
 from ledgerbridge.settings import Settings, get_settings
 from ledgerbridge.web import pages, problems, webhooks
-from ledgerbridge.web.api import accounts, imports, links, sync_log
+from ledgerbridge.web.api import accounts, imports, links, sync_log, sync_settings
 from ledgerbridge.web.api import xero as xero_api
 from ledgerbridge.web.api.clients import clients
 from ledgerbridge.web.api.credit_notes import allocations_router, credit_notes
@@ -61,6 +62,7 @@ def api_v1() -> FastAPI:
     router.include_router(imports.router)
     router.include_router(sync_log.router)
     router.include_router(links.router)
+    router.include_router(sync_settings.router)
     router.include_router(allocations_router)
     for resource, tag in RESOURCES:
         router.include_router(router_for(resource, tag))
@@ -78,6 +80,9 @@ def create_app(
     configure_logging(settings.log_level, settings.log_json)
     database = database or Database.from_url(settings.resolved_database_url)
     xero = xero or XeroServices.build(settings, database)
+    # Requests queue work by kind (an invoice ready to send), and the scheduler plans only
+    # kinds this process knows, even when a separate worker runs them.
+    registry.load_handlers()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -103,6 +103,29 @@ async def _deliver_and_run(
     return xero_services.client.counter.total(au.tenant_id) - calls_before
 
 
+async def _synced_and_listening(
+    service: TestClient,
+    xero_services: XeroServices,
+    sandbox_state: SandboxState,
+    database: Database,
+    types: list[RecordType],
+) -> None:
+    with database.session() as session:
+        connection = session.scalars(select(XeroConnection)).one()
+    await sync(xero_services, connection.workspace_id, connection.id, types)
+    await _listen(service, sandbox_state)
+
+
+async def _edit_in_xero(
+    xero_services: XeroServices, au: Organisation, collection: str, change: dict[str, str], key: str
+) -> None:
+    """A change made in Xero, through its API as another app would: Xero queues the event."""
+    results = await xero_services.client.write_batch(
+        au, "POST", f"{ACCOUNTING}/{collection}", collection, [change], key
+    )
+    assert results[0].ok, results[0].messages
+
+
 async def test_an_invoice_voided_in_xero_arrives_by_webhook_with_one_call(
     service: TestClient,
     xero_services: XeroServices,
@@ -110,12 +133,8 @@ async def test_an_invoice_voided_in_xero_arrives_by_webhook_with_one_call(
     sandbox_state: SandboxState,
     database: Database,
 ) -> None:
-    with database.session() as session:
-        connection = session.scalars(select(XeroConnection)).one()
-    await sync(
-        xero_services, connection.workspace_id, connection.id, [RecordType.CONTACT, RecordType.INVOICE]
-    )
-    await _listen(service, sandbox_state)
+    types = [RecordType.CONTACT, RecordType.INVOICE]
+    await _synced_and_listening(service, xero_services, sandbox_state, database, types)
     target = next(
         i
         for i in sandbox_state.orgs[au.tenant_id].iter_records("Invoices")
@@ -124,15 +143,9 @@ async def test_an_invoice_voided_in_xero_arrives_by_webhook_with_one_call(
         and not Decimal(str(i.get("AmountPaid") or 0))
         and not Decimal(str(i.get("AmountCredited") or 0))
     )
-    results = await xero_services.client.write_batch(
-        au,
-        "POST",
-        f"{ACCOUNTING}/Invoices",
-        "Invoices",
-        [{"InvoiceID": target["InvoiceID"], "Status": "VOIDED"}],
-        "wh-void-1",
+    await _edit_in_xero(
+        xero_services, au, "Invoices", {"InvoiceID": target["InvoiceID"], "Status": "VOIDED"}, "wh-1"
     )
-    assert results[0].ok, results[0].messages
 
     assert await _deliver_and_run(sandbox_state, xero_services, database, au) == 1  # Invoices?IDs=<it>
     with database.session() as session:
@@ -152,24 +165,14 @@ async def test_a_credit_note_changed_in_xero_arrives_by_webhook_with_one_call(
     database: Database,
 ) -> None:
     types = [RecordType.CONTACT, RecordType.INVOICE, RecordType.CREDIT_NOTE]
-    with database.session() as session:
-        connection = session.scalars(select(XeroConnection)).one()
-    await sync(xero_services, connection.workspace_id, connection.id, types)
-    await _listen(service, sandbox_state)
+    await _synced_and_listening(service, xero_services, sandbox_state, database, types)
     target = next(
         n
         for n in sandbox_state.orgs[au.tenant_id].iter_records("CreditNotes")
         if n["Status"] in ("DRAFT", "SUBMITTED")
     )
-    results = await xero_services.client.write_batch(
-        au,
-        "POST",
-        f"{ACCOUNTING}/CreditNotes",
-        "CreditNotes",
-        [{"CreditNoteID": target["CreditNoteID"], "Reference": "Changed in Xero"}],
-        "wh-note-1",
-    )
-    assert results[0].ok, results[0].messages
+    change = {"CreditNoteID": target["CreditNoteID"], "Reference": "Changed in Xero"}
+    await _edit_in_xero(xero_services, au, "CreditNotes", change, "wh-2")
 
     assert await _deliver_and_run(sandbox_state, xero_services, database, au) == 1  # where CreditNoteID==
     with database.session() as session:

@@ -129,6 +129,8 @@ def test_abn_check() -> None:
 
 
 def test_each_hour_is_invoiced_at_most_once_and_lines_match_their_hours(database: Database) -> None:
+    """Each hour is charged to a client on one sales line at most (``invoice_line_id``) and
+    paid to a contractor on one bill line at most (``bill_line_id``)."""
     summary = _build(database)
     ws = summary.workspace_id
     with database.session() as session:
@@ -137,24 +139,30 @@ def test_each_hour_is_invoiced_at_most_once_and_lines_match_their_hours(database
         tasks = {t.id: t for t in _all(session, Task, ws)}
         projects = {p.id: p for p in _all(session, Project, ws)}
         line_ids = [line.id for invoice in invoices for line in invoice.lines]
-        invoiced = [e for e in entries if e.invoice_line_id is not None]
         line_owner = {line.id: invoice for invoice in invoices for line in invoice.lines}
         lines = {line.id: line for invoice in invoices for line in invoice.lines}
     assert len(line_ids) == len(set(line_ids))
+    invoiced = [e for e in entries if e.invoice_line_id is not None]
+    billed = [e for e in entries if e.bill_line_id is not None]
     assert invoiced and {e.invoice_line_id for e in invoiced} <= set(line_ids)
+    assert billed and {e.bill_line_id for e in billed} <= set(line_ids)
     by_line: dict[str, list[TimeEntry]] = {}
     for entry in invoiced:
         by_line.setdefault(entry.invoice_line_id or "", []).append(entry)
+    for entry in billed:
+        by_line.setdefault(entry.bill_line_id or "", []).append(entry)
     for line_id, group in by_line.items():
         invoice = line_owner[line_id]
         hours = Decimal(sum(e.worked_minutes for e in group)) / 60
         assert lines[line_id].quantity == hours
         assert all(e.approved for e in group)
-        if invoice.kind is InvoiceKind.SALES:
+        if any(e.invoice_line_id == line_id for e in group):
+            assert invoice.kind is InvoiceKind.SALES
             assert all(e.billable for e in group)
             assert {projects[tasks[e.task_id].project_id].client_id for e in group} == {invoice.client_id}
-            assert len({(e.member_id, e.task_id) for e in group}) == 1
+            assert len({e.task_id for e in group}) == 1  # grouped per task
         else:
+            assert invoice.kind is InvoiceKind.BILL
             assert {e.member_id for e in group} == {invoice.member_id}
 
 

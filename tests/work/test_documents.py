@@ -52,12 +52,12 @@ def test_line_errors_are_reported_together(database: Database, seeded: Seeded) -
         lines = [
             LineSpec("a", tax_type="GST"),
             LineSpec("b", discount_rate=Decimal(5)),
-            LineSpec("c", time_entry_ids=["x"]),
+            LineSpec("c", discount_rate=Decimal(10)),
         ]
         with pytest.raises(ValidationFailed) as failure:
             documents.write_invoice(session, invoice, {"member_id": seeded.contractor_id}, lines)
         assert [e.field for e in failure.value.errors] == [
-            "lines[0].tax_type", "lines[1].discount_rate", "lines[2].time_entry_ids"
+            "lines[0].tax_type", "lines[1].discount_rate", "lines[2].discount_rate"
         ]
         assert "BASEXCLUDED, EXEMPTOUTPUT, INPUT, OUTPUT" in failure.value.errors[0].message
 

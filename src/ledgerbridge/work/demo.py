@@ -14,7 +14,6 @@ are valid without being copied from any register.
 from __future__ import annotations
 
 import random
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -25,8 +24,9 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from ledgerbridge.db import Base, utcnow
-from ledgerbridge.money import LineAmountType, PricedLine, document_totals, round_unit
-from ledgerbridge.work import users
+from ledgerbridge.errors import ValidationFailed
+from ledgerbridge.money import LineAmountType, PricedLine, document_totals
+from ledgerbridge.work import invoicing, users
 from ledgerbridge.work.models import (
     ApiToken,
     Client,
@@ -361,8 +361,8 @@ def _build(session: Session, today: date, rng: random.Random) -> Workspace:
     _add_projects(session, cast)
     _add_members(session, cast)
     _add_items(session, cast)
-    entries = _add_time_entries(session, cast, rng, today)
-    _add_invoices(session, cast, entries, today)
+    _add_time_entries(session, cast, rng, today)
+    _add_invoices(session, cast, today)
     session.flush()
     return workspace
 
@@ -572,79 +572,74 @@ class _DraftLine:
     entries: tuple[TimeEntry, ...] = ()
 
 
-def _add_invoices(session: Session, cast: _Cast, entries: list[TimeEntry], today: date) -> None:
+def _add_invoices(session: Session, cast: _Cast, today: date) -> None:
     """Three sales invoices (paid, approved, draft), a contractor's bill and a hosting bill.
 
-    Invoices are built from approved billable hours; each hour is invoiced once, which the
-    single ``invoice_line_id`` on a time entry enforces.
+    Invoices are built from approved billable hours by ``invoicing``; each hour is charged
+    to a client once (``invoice_line_id``) and a contractor's hour is paid once (``bill_line_id``).
     """
     first, _ = demo_window(today)
     fortnight, three_weeks = first + timedelta(days=11), first + timedelta(days=18)
-    paid = _sales_invoice(session, cast, entries, "INV-0001", "Online store rebuild",
+    paid = _sales_invoice(session, cast, "INV-0001", "Online store rebuild",
                           (first, fortnight), fortnight, InvoiceStatus.PAID)
-    _sales_invoice(session, cast, entries, "INV-0002", "Booking app",
+    _sales_invoice(session, cast, "INV-0002", "Booking app",
                    (first, three_weeks), three_weeks, InvoiceStatus.APPROVED)
-    _sales_invoice(session, cast, entries, "INV-0003", "Brand refresh",
+    _sales_invoice(session, cast, "INV-0003", "Brand refresh",
                    (first, three_weeks), today, InvoiceStatus.DRAFT)
-    _contractor_bill(session, cast, entries, (first, three_weeks), three_weeks)
+    _contractor_bill(session, cast, (first, three_weeks), three_weeks)
     _hosting_bill(session, cast, first + timedelta(days=2))
     if paid is not None:
         _pay_in_full(session, cast, paid, min(fortnight + timedelta(days=10), today))
 
 
+DEMO_DEFAULTS = invoicing.InvoiceDefaults(
+    revenue_account_code=SALES_ACCOUNT,
+    expense_account_code=CONTRACTOR_ACCOUNT,
+    default_tax_type=SALES_TAX,
+    due_date_offset_days=14,
+)
+"""The settings the demo organisation would have: what ``invoicing`` builds with."""
+
+
 def _sales_invoice(
-    session: Session, cast: _Cast, entries: list[TimeEntry], number: str, project_name: str,
+    session: Session, cast: _Cast, number: str, project_name: str,
     period: tuple[date, date], issued: date, status: InvoiceStatus,
 ) -> Invoice | None:
+    """The project's approved billable hours, one line per task, through ``invoicing`` (the
+    same way the API and the CLI build invoices from hours)."""
     project = cast.projects[project_name]
-    tasks = {t.id: t for (p, _), t in cast.tasks.items() if p == project_name}
-    chosen = [
-        e for e in entries
-        if e.task_id in tasks and e.billable and e.approved and e.invoice_line_id is None
-        and period[0] <= e.date <= period[1]
-    ]
-    members = {m.id: m for m in cast.members.values()}
-    groups: dict[tuple[str, str], list[TimeEntry]] = defaultdict(list)
-    for entry in chosen:
-        groups[(entry.task_id, entry.member_id)].append(entry)
-    lines = []
-    for (task_id, member_id), group in sorted(
-        groups.items(), key=lambda kv: (tasks[kv[0][0]].name, members[kv[0][1]].name)
-    ):
-        member, task = members[member_id], tasks[task_id]
-        rate = task.bill_rate or project.bill_rate or member.bill_rate or Decimal(0)
-        lines.append(_DraftLine(
-            f"{task.name}: {member.name}, {_span(group)}", _hours(group), rate,
-            SALES_ACCOUNT, SALES_TAX, tuple(group),
-        ))
-    return _save_invoice(
-        session, cast, lines, kind=InvoiceKind.SALES, number=number, status=status,
-        issued=issued, due=issued + timedelta(days=14), client_id=project.client_id,
-        reference=f"{project.code} {project.name}",
+    request = invoicing.TimeInvoiceRequest(
+        date_from=period[0], date_to=period[1], client_id=project.client_id, project_id=project.id,
+        group_by=invoicing.GroupBy.TASK, issue_date=issued, reference=f"{project.code} {project.name}",
     )
+    return _save_hours(session, cast, request, number, status)
 
 
 def _contractor_bill(
-    session: Session, cast: _Cast, entries: list[TimeEntry], period: tuple[date, date], issued: date
+    session: Session, cast: _Cast, period: tuple[date, date], issued: date
 ) -> None:
-    """The contractor bills the business at cost for approved hours no invoice holds yet."""
-    member = cast.members[BILLING_CONTRACTOR]
-    projects = {t.id: p for (p, _), t in cast.tasks.items()}
-    groups: dict[str, list[TimeEntry]] = defaultdict(list)
-    for entry in entries:
-        if (entry.member_id == member.id and entry.approved and entry.invoice_line_id is None
-                and period[0] <= entry.date <= period[1]):
-            groups[projects[entry.task_id]].append(entry)
-    lines = [
-        _DraftLine(f"{project}: contract development, {_span(group)}", _hours(group),
-                   member.cost_rate or Decimal(0), CONTRACTOR_ACCOUNT, PURCHASE_TAX, tuple(group))
-        for project, group in sorted(groups.items())
-    ]
-    _save_invoice(
-        session, cast, lines, kind=InvoiceKind.BILL, number="LM-0412", status=InvoiceStatus.APPROVED,
-        issued=issued, due=issued + timedelta(days=7), member_id=member.id,
-        reference="Contract hours",
+    """The contractor bills the business at cost for approved hours no bill holds yet."""
+    request = invoicing.TimeInvoiceRequest(
+        date_from=period[0], date_to=period[1], member_id=cast.members[BILLING_CONTRACTOR].id,
+        group_by=invoicing.GroupBy.PROJECT, issue_date=issued, reference="Contract hours",
     )
+    _save_hours(session, cast, request, "LM-0412", InvoiceStatus.APPROVED)
+
+
+def _save_hours(
+    session: Session, cast: _Cast, request: invoicing.TimeInvoiceRequest, number: str, status: InvoiceStatus
+) -> Invoice | None:
+    try:
+        draft = invoicing.draft_invoice(session, cast.workspace_id, request, DEMO_DEFAULTS)
+    except ValidationFailed:
+        return None  # no hours to invoice in this window (a short demo month)
+    paid = status is InvoiceStatus.PAID
+    invoice = invoicing.save_draft(
+        session, draft, number=number, status=InvoiceStatus.APPROVED if paid else status
+    )
+    if paid:
+        invoice.status = InvoiceStatus.PAID  # its payment is added next (``_pay_in_full``)
+    return invoice
 
 
 def _hosting_bill(session: Session, cast: _Cast, issued: date) -> None:
@@ -697,15 +692,6 @@ def _pay_in_full(session: Session, cast: _Cast, invoice: Invoice, paid_on: date)
     ).total
     session.add(Payment(workspace_id=cast.workspace_id, invoice_id=invoice.id, date=paid_on,
                         amount=total, account_code=BANK_ACCOUNT, reference=f"EFT {invoice.number}"))
-
-
-def _hours(entries: Sequence[TimeEntry]) -> Decimal:
-    return round_unit(Decimal(sum(e.worked_minutes for e in entries)) / Decimal(60))
-
-
-def _span(entries: Sequence[TimeEntry]) -> str:
-    first, last = min(e.date for e in entries), max(e.date for e in entries)
-    return f"{first.day} {first:%b} to {last.day} {last:%b %Y}"
 
 
 # --------------------------------------------------------------------------- the API token

@@ -391,7 +391,7 @@ def _check_time_entry_ids(specs: Sequence[LineSpec], allow: bool) -> list[FieldE
     if allow:
         return []
     return [
-        FieldError(f"lines[{i}].time_entry_ids", "time entries can be attached to sales invoice lines only")
+        FieldError(f"lines[{i}].time_entry_ids", "time entries go on invoice and bill lines only")
         for i, spec in enumerate(specs)
         if spec.time_entry_ids
     ]
@@ -441,6 +441,13 @@ def check_total_not_negative(session: Session, document: Document) -> None:
 # --------------------------------------------------------------------------- time entries
 
 
+def time_entry_mark(kind: InvoiceKind) -> str:
+    """The time entry column that says which line accounts for its hours: a sales invoice
+    line charges the client (``invoice_line_id``), a bill line pays the contractor
+    (``bill_line_id``). Each is set at most once, so an hour is neither charged nor paid twice."""
+    return "invoice_line_id" if kind is InvoiceKind.SALES else "bill_line_id"
+
+
 def _time_entries_for(
     session: Session, invoice: Invoice, specs: Sequence[LineSpec]
 ) -> dict[str, TimeEntry]:
@@ -451,6 +458,7 @@ def _time_entries_for(
         entry.id: entry
         for entry in session.scalars(scoped(TimeEntry, invoice.workspace_id).where(TimeEntry.id.in_(wanted)))
     } if wanted else {}
+    mark = time_entry_mark(invoice.kind)
     errors: list[FieldError] = []
     seen: set[str] = set()
     for i, spec in enumerate(specs):
@@ -458,14 +466,21 @@ def _time_entries_for(
         unknown = [e for e in spec.time_entry_ids if e not in found]
         taken = [
             e for e in spec.time_entry_ids
-            if e in found and found[e].invoice_line_id not in (None, *own_lines)
+            if e in found and getattr(found[e], mark) not in (None, *own_lines)
+        ]
+        others = [
+            e for e in spec.time_entry_ids
+            if invoice.member_id is not None and e in found and found[e].member_id != invoice.member_id
         ]
         repeated = [e for e in spec.time_entry_ids if e in seen]
         seen.update(spec.time_entry_ids)
         if unknown:
             errors.append(FieldError(path, f"no time entries {', '.join(unknown)} in this workspace"))
         if taken:
-            errors.append(FieldError(path, f"time entries {', '.join(taken)} are already invoiced"))
+            done = "invoiced" if invoice.kind is InvoiceKind.SALES else "billed"
+            errors.append(FieldError(path, f"time entries {', '.join(taken)} are already {done}"))
+        if others:
+            errors.append(FieldError(path, f"time entries {', '.join(others)} are another member's hours"))
         if repeated:
             errors.append(FieldError(path, f"time entries {', '.join(repeated)} are given more than once"))
     if errors:
@@ -478,8 +493,9 @@ def release_time_entries(session: Session, invoice: Invoice) -> None:
     line_ids = [line.id for line in invoice.lines]
     if not line_ids:
         return
-    for entry in session.scalars(select(TimeEntry).where(TimeEntry.invoice_line_id.in_(line_ids))):
-        entry.invoice_line_id = None
+    column = time_entry_mark(invoice.kind)
+    for entry in session.scalars(select(TimeEntry).where(getattr(TimeEntry, column).in_(line_ids))):
+        setattr(entry, column, None)
 
 
 def time_entry_ids_by_line(session: Session, line_ids: Iterable[str]) -> dict[str, list[str]]:
@@ -487,13 +503,12 @@ def time_entry_ids_by_line(session: Session, line_ids: Iterable[str]) -> dict[st
     result: dict[str, list[str]] = {line_id: [] for line_id in ids}
     if not ids:
         return result
-    rows = session.execute(
-        select(TimeEntry.invoice_line_id, TimeEntry.id)
-        .where(TimeEntry.invoice_line_id.in_(ids))
-        .order_by(TimeEntry.date, TimeEntry.id)
-    )
-    for line_id, entry_id in rows:
-        result[line_id].append(entry_id)
+    for column in (TimeEntry.invoice_line_id, TimeEntry.bill_line_id):
+        rows = session.execute(
+            select(column, TimeEntry.id).where(column.in_(ids)).order_by(TimeEntry.date, TimeEntry.id)
+        )
+        for line_id, entry_id in rows:
+            result[line_id].append(entry_id)
     return result
 
 
@@ -617,7 +632,7 @@ def write_invoice(
         if lines is not None:
             check_lines(
                 session, invoice.workspace_id, lines,
-                discounts=invoice.kind is InvoiceKind.SALES, time_entries=invoice.kind is InvoiceKind.SALES,
+                discounts=invoice.kind is InvoiceKind.SALES, time_entries=True,
             )
             entries = _time_entries_for(session, invoice, lines)
     session.add(invoice)
@@ -638,9 +653,10 @@ def _replace_invoice_lines(
     if not any(spec.time_entry_ids for spec in specs):
         return  # nothing points at the new lines: the caller's flush writes them with the rest
     session.flush()
+    column = time_entry_mark(invoice.kind)
     for line, spec in zip(new_lines, specs, strict=True):
         for entry_id in spec.time_entry_ids:
-            entries[entry_id].invoice_line_id = line.id
+            setattr(entries[entry_id], column, line.id)
 
 
 def delete_invoice(session: Session, invoice: Invoice) -> None:

@@ -34,6 +34,12 @@ class TimeEntry(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     invoice_line_id: Mapped[str | None] = mapped_column(
         String(36), ForeignKey("invoice_lines.id", ondelete="SET NULL"), index=True
     )
+    """The sales invoice line that charges a client for these hours (once)."""
+    bill_line_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("invoice_lines.id", ondelete="SET NULL"), index=True
+    )
+    """The contractor's bill line that pays for these hours (once). Separate from
+    ``invoice_line_id``: a contractor's hour is paid to them and charged to the client."""
 
     @property
     def worked_minutes(self) -> int:

@@ -33,3 +33,15 @@ bootstrap() {
     echo "$want" >"$stamp"
   fi
 }
+
+# The browser tests drive Debian's Chromium (never a browser downloaded by Playwright).
+# As root on a machine without it, install it from apt; elsewhere the browser tests skip
+# with a message saying how to install it.
+ensure_chromium() {
+  [ -x /usr/bin/chromium ] && return 0
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing Chromium for the browser tests (apt-get install chromium) ..." >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  fi
+}

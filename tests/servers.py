@@ -20,9 +20,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app: Any, lifespan: Literal["on", "off", "auto"] = "off") -> Iterator[str]:
-    """Run an ASGI app under uvicorn on a free loopback port, in a thread; yield its URL."""
-    port = free_port()
+def serve(app: Any, lifespan: Literal["on", "off", "auto"] = "off", port: int | None = None) -> Iterator[str]:
+    """Run an ASGI app under uvicorn on a loopback port (a free one unless given), in a
+    thread; yield its URL."""
+    port = port or free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="critical", ws="none", lifespan=lifespan
     )

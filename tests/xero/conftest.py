@@ -6,6 +6,7 @@ process, or a loopback port when several processes need it), never through mocks
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -137,6 +138,17 @@ def give_consent(
     assert decided.status_code in (302, 303), decided.text
     location = urlsplit(decided.headers["location"])
     return Consent(callback=f"{location.path}?{location.query}", organisations=offered)
+
+
+def landing_message(browser: TestClient, landed: httpx.Response) -> str:
+    """The message a redirect to Integrations carries (a signed flash cookie), as the page
+    shows it."""
+    assert landed.status_code == 303, landed.text
+    assert landed.headers["location"] == "/integrations"
+    page = browser.get("/integrations", follow_redirects=False)
+    found = re.search(r'data-flash="[a-z]+">([^<]*)<', page.text)
+    assert found, page.text
+    return html.unescape(found.group(1))
 
 
 def query_of(url: str) -> dict[str, str]:

@@ -111,7 +111,7 @@ def create_app(
         target.state.database = database
         target.state.xero = xero
     app.mount("/api/v1", api)
-    app.include_router(pages.router)
+    pages.install(app)  # the HTML pages, their static files and error answers
     app.include_router(webhooks.router)
 
     @app.get("/healthz", include_in_schema=False)

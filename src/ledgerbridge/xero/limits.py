@@ -152,6 +152,10 @@ class Budget:
         window = {"day": tenant.day, "appminute": self._app}.get(limit, tenant.minute)
         window.blocked_until = max(window.blocked_until, self.clock.monotonic() + retry_after)
 
+    def day_limit(self, tenant_id: str) -> int:
+        """This organisation's daily allowance (5,000, or its tier's, e.g. Starter's 1,000)."""
+        return self._day_limits.get(tenant_id, self.limits.per_day)
+
     def remaining_today(self, tenant_id: str) -> int:
         tenant = self._tenant(tenant_id)
         tenant.day.prune(self.clock.monotonic())

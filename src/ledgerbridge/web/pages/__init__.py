@@ -1,0 +1,55 @@
+"""Server-rendered pages (FastAPI + Jinja2), one module per area:
+
+- ``auth``: sign in and sign out
+- ``integrations``: the Xero tile, Connect and its OAuth callback, organisations,
+  Force sync, default organisation, Disconnect (with a confirmation step)
+- ``sync_log``: runs, what is waiting, failed records with Retry, CSV export
+
+``install(app)`` mounts the static files, includes the pages and answers the pages' own
+exceptions: a page that needs a sign-in redirects to it, a form without a valid CSRF token
+gets 403. Every POST depends on ``require_csrf``; ``_security`` explains the token.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from ledgerbridge.web.pages import auth, integrations, sync_log
+from ledgerbridge.web.pages._common import STATIC_DIR, SignInRequired, render, sign_in_url
+from ledgerbridge.web.pages._security import CsrfRefused
+
+router = APIRouter(include_in_schema=False)
+router.include_router(auth.router)
+router.include_router(integrations.router)
+router.include_router(sync_log.router)
+
+
+async def _sign_in_required(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SignInRequired)
+    return RedirectResponse(sign_in_url(exc.next_path), status_code=303)
+
+
+async def _csrf_refused(request: Request, _exc: Exception) -> HTMLResponse:
+    return render(
+        request,
+        "refused.html",
+        {
+            "title": "This form expired",
+            "detail": "The form was sent without a valid security token (it may be from an old tab, "
+            "or from another site). Go back, reload the page and try again.",
+        },
+        status_code=403,
+    )
+
+
+def install(app: FastAPI) -> None:
+    """Add the pages to the service: static files, routes, and their error answers."""
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(router)
+    app.add_exception_handler(SignInRequired, _sign_in_required)
+    app.add_exception_handler(CsrfRefused, _csrf_refused)
+
+
+__all__ = ["install", "router"]

@@ -40,6 +40,7 @@ from ledgerbridge.db import Database, utcnow
 from ledgerbridge.errors import Conflict, FieldError, LedgerbridgeError, invalid
 from ledgerbridge.keys import ensure_private_dir, load_or_create_key
 from ledgerbridge.migrations import alembic_config, upgrade
+from ledgerbridge.payroll import timesheets as timesheet_service
 from ledgerbridge.sandbox.seeding import (
     DEMO_APP_CLIENT_ID,
     DEMO_APP_CLIENT_SECRET,
@@ -52,6 +53,7 @@ from ledgerbridge.web.api.types import Email
 from ledgerbridge.work import users as user_service
 from ledgerbridge.work.demo import DemoSummary, build_demo
 from ledgerbridge.work.models import ApiToken, Role, User, Workspace, WorkspaceUser
+from ledgerbridge.xero.connections import list_connections
 from ledgerbridge.xero.doctor import ConnectionReport, Severity, diagnose
 from ledgerbridge.xero.services import XeroServices
 
@@ -91,11 +93,13 @@ workspaces_app = typer.Typer(no_args_is_help=True, help="Workspaces: one per bus
 users_app = typer.Typer(no_args_is_help=True, help="The people who sign in, and their roles.")
 tokens_app = typer.Typer(no_args_is_help=True, help="API tokens for machine clients.")
 keys_app = typer.Typer(no_args_is_help=True, help="The key that encrypts secrets at rest.")
+timesheets_app = typer.Typer(no_args_is_help=True, help="Timesheets to Xero Payroll AU.")
 app.add_typer(db_app, name="db")
 app.add_typer(workspaces_app, name="workspaces")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(keys_app, name="keys")
+app.add_typer(timesheets_app, name="timesheets")
 
 HostOption = Annotated[str, typer.Option(help="Interface to listen on; 127.0.0.1 keeps it local.")]
 PortOption = Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")]
@@ -753,6 +757,127 @@ def jobs_list(
         console.print("No jobs" + (f" with status {wanted.value}." if wanted else "."))
         return
     console.print(table)
+
+
+# --------------------------------------------------------------------------- timesheets
+
+OrganisationOption = Annotated[
+    str,
+    typer.Option(
+        "--organisation", "-o", help="Connection id or exact organisation name.", show_default=False
+    ),
+]
+PeriodOption = Annotated[
+    datetime,
+    typer.Option(
+        "--period-containing",
+        formats=["%Y-%m-%d"],
+        help="Each employee's pay period (by their payroll calendar) that holds this date.",
+        show_default=False,
+    ),
+]
+MemberOption = Annotated[
+    list[str] | None,
+    typer.Option("--member", help="A member id (repeat for several). Default: everyone with hours."),
+]
+
+
+def _organisation(session: Session, workspace_id: str, ref: str) -> str:
+    """A connected organisation of the workspace, by connection id or exact name."""
+    connections = list_connections(session, workspace_id)
+    for connection in connections:
+        if connection.id == ref:
+            return connection.id
+    named = [c for c in connections if c.tenant_name.strip().lower() == ref.strip().lower()]
+    if len(named) == 1:
+        return named[0].id
+    raise invalid("organisation", f"no organisation of this workspace has the id or name '{ref}'")
+
+
+async def _with_services(work: Any) -> Any:
+    settings = _settings()
+    with _database(settings) as database:
+        services = XeroServices.build(settings, database)
+        try:
+            return await work(services)
+        finally:
+            await services.aclose()
+
+
+def _print_problems(problems: list[timesheet_service.Problem]) -> None:
+    for problem in problems:
+        colour = "red" if problem.severity == timesheet_service.ERROR else "yellow"
+        console.print(f"[{colour}]{problem.severity}[/] {problem.code}: {escape(problem.message)}")
+
+
+def _timesheet_target(workspace: str, organisation: str) -> tuple[str, str]:
+    with _unit_of_work() as session:
+        workspace_id = _workspace(session, workspace).id
+        return workspace_id, _organisation(session, workspace_id, organisation)
+
+
+@timesheets_app.command("preview")
+def timesheets_preview(
+    workspace: WorkspaceOption,
+    organisation: OrganisationOption,
+    period_containing: PeriodOption,
+    member: MemberOption = None,
+) -> None:
+    """Show each employee's timesheet for the period and every problem; sends nothing."""
+    workspace_id, connection_id = _timesheet_target(workspace, organisation)
+    choice = timesheet_service.PeriodChoice(period_containing.date())
+    preview: timesheet_service.Preview = asyncio.run(
+        _with_services(
+            lambda services: timesheet_service.preview(services, workspace_id, connection_id, choice, member)
+        )
+    )
+    table = _table("Employee", "Member", "Period", "Hours", "Existing in Xero", "Ready")
+    for sheet in preview.timesheets:
+        table.add_row(
+            escape(sheet.employee_name),
+            escape(sheet.member_name),
+            str(sheet.period or ""),
+            str(sheet.hours),
+            sheet.existing_status or "",
+            "[green]yes[/]" if sheet.ready else "[red]no[/]",
+        )
+    console.print(table)
+    _print_problems(preview.all_problems)
+
+
+@timesheets_app.command("send")
+def timesheets_send(
+    workspace: WorkspaceOption,
+    organisation: OrganisationOption,
+    period_containing: PeriodOption,
+    member: MemberOption = None,
+    approve: Annotated[bool, typer.Option("--approve", help="Send as APPROVED instead of DRAFT.")] = False,
+) -> None:
+    """Create or update each ready employee's timesheet in Xero for the period."""
+    workspace_id, connection_id = _timesheet_target(workspace, organisation)
+    choice = timesheet_service.PeriodChoice(period_containing.date())
+    result: timesheet_service.SendResult = asyncio.run(
+        _with_services(
+            lambda services: timesheet_service.send(
+                services, workspace_id, connection_id, choice, member, approve=approve
+            )
+        )
+    )
+    table = _table("Employee", "Period", "Hours", "Outcome", "Timesheet", "Message")
+    colours = {"created": "green", "updated": "green", "failed": "red", "skipped": "yellow"}
+    for outcome in result.outcomes:
+        table.add_row(
+            escape(outcome.employee_name),
+            str(outcome.period or ""),
+            str(outcome.hours),
+            f"[{colours[outcome.outcome]}]{outcome.outcome}[/]",
+            outcome.timesheet_id or "",
+            escape(outcome.error or ""),
+        )
+    console.print(table)
+    _print_problems(result.preview.problems)
+    if result.error or any(o.outcome == "failed" for o in result.outcomes):
+        raise typer.Exit(1)
 
 
 # --------------------------------------------------------------------------- sandbox

@@ -15,7 +15,7 @@ from ledgerbridge.jobs.runner import InProcessRunner
 from ledgerbridge.logging import configure_logging
 from ledgerbridge.settings import Settings, get_settings
 from ledgerbridge.web import pages, problems, webhooks
-from ledgerbridge.web.api import accounts, imports, links, sync_log, sync_settings, time_invoices
+from ledgerbridge.web.api import accounts, imports, links, payroll, sync_log, sync_settings, time_invoices
 from ledgerbridge.web.api import xero as xero_api
 from ledgerbridge.web.api.clients import clients
 from ledgerbridge.web.api.credit_notes import allocations_router, credit_notes
@@ -63,6 +63,7 @@ def api_v1() -> FastAPI:
     router.include_router(sync_log.router)
     router.include_router(links.router)
     router.include_router(sync_settings.router)
+    router.include_router(payroll.router)
     router.include_router(allocations_router)
     router.include_router(time_invoices.router)
     for resource, tag in RESOURCES:

@@ -309,6 +309,23 @@ class XeroClient:
         returned: list[dict[str, Any]] = response.json().get(key, [])
         return [_element_result(index, record) for index, record in enumerate(returned)]
 
+    async def write_array(
+        self,
+        org: Organisation,
+        path: str,
+        key: str,
+        elements: Sequence[dict[str, Any]],
+        idempotency_key: str,
+    ) -> list[ElementResult]:
+        """A Payroll AU 1.0 write: ``POST`` with a bare JSON array as the body (that API's
+        form, XERO_API_NOTES 5.1; it has no ``summarizeErrors``). A refusal raises
+        ``XeroValidationError`` with Xero's own messages; send one element when each needs
+        its own outcome, since a refused batch does not say what was saved."""
+        response = await self.request(org, "POST", path, json=list(elements), idempotency_key=idempotency_key)
+        _raise_for_validation(response)
+        returned: list[dict[str, Any]] = response.json().get(key, [])
+        return [_element_result(index, record) for index, record in enumerate(returned)]
+
     async def write_batches(
         self,
         org: Organisation,

@@ -224,6 +224,12 @@ def test_preview_input_errors(payroll: Payroll) -> None:
         f"{payroll.base}/timesheets/preview", json={"start_date": "2026-11-16", "end_date": "2026-11-10"}
     )
     assert backwards.json()["errors"][0]["field"] == "end_date"
+    half = payroll.api.post(
+        f"{payroll.base}/timesheets/preview",
+        json={"period_containing": "2026-11-16", "end_date": "2026-11-22"},
+    )
+    assert half.status_code == 422
+    assert half.json()["errors"][0]["field"] == "start_date"
     stranger = payroll.api.post(
         f"{payroll.base}/timesheets/preview",
         json={"period_containing": "2026-11-16", "member_ids": ["nobody"]},

@@ -95,6 +95,8 @@ class PeriodChoice:
             raise invalid("period_containing", "give a date, or start_date and end_date")
         if self.period_containing is not None and self.start_date is not None:
             raise invalid("start_date", "give either period_containing or start_date and end_date")
+        if self.end_date is not None and self.start_date is None:
+            raise invalid("start_date", "give start_date with end_date (or only period_containing)")
         if self.start_date is not None and (self.end_date is None or self.end_date < self.start_date):
             raise invalid("end_date", "give an end_date on or after start_date")
 

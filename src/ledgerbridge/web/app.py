@@ -121,6 +121,7 @@ def create_app(
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:
-        return RedirectResponse("/api/v1/docs")
+        """People land on Integrations (which asks them to sign in); machines read /api/v1/docs."""
+        return RedirectResponse("/integrations")
 
     return app

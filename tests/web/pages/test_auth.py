@@ -21,6 +21,13 @@ def _set_cookies(response: httpx.Response) -> dict[str, str]:
     return {h.split("=", 1)[0]: h for h in response.headers.get_list("set-cookie")}
 
 
+def test_the_home_page_leads_a_person_to_sign_in(service: TestClient) -> None:
+    home = service.get("/", follow_redirects=False)
+    assert (home.status_code, home.headers["location"]) == (307, "/integrations")
+    landed = service.get("/")
+    assert landed.status_code == 200 and '<label for="email">' in landed.text
+
+
 def test_sign_in_page_is_labelled_and_carries_a_token(service: TestClient) -> None:
     page = service.get("/sign-in")
     assert page.status_code == 200

@@ -38,6 +38,7 @@ import ledgerbridge.models
 from ledgerbridge import __version__
 from ledgerbridge.db import Database, utcnow
 from ledgerbridge.errors import Conflict, FieldError, LedgerbridgeError, invalid
+from ledgerbridge.jobs import registry
 from ledgerbridge.keys import ensure_private_dir, load_or_create_key
 from ledgerbridge.migrations import alembic_config, upgrade
 from ledgerbridge.payroll import timesheets as timesheet_service
@@ -49,10 +50,12 @@ from ledgerbridge.sandbox.seeding import (
     DEMO_PASSWORD,
 )
 from ledgerbridge.settings import Settings, get_settings
+from ledgerbridge.sync.send_invoice import Queued, invoice_defaults, send_to_xero
 from ledgerbridge.web.api.types import Email
+from ledgerbridge.work import invoicing
 from ledgerbridge.work import users as user_service
 from ledgerbridge.work.demo import DemoSummary, build_demo
-from ledgerbridge.work.models import ApiToken, Role, User, Workspace, WorkspaceUser
+from ledgerbridge.work.models import ApiToken, Client, Invoice, Member, Role, User, Workspace, WorkspaceUser
 from ledgerbridge.xero.connections import list_connections
 from ledgerbridge.xero.doctor import ConnectionReport, Severity, diagnose
 from ledgerbridge.xero.services import XeroServices
@@ -94,12 +97,14 @@ users_app = typer.Typer(no_args_is_help=True, help="The people who sign in, and 
 tokens_app = typer.Typer(no_args_is_help=True, help="API tokens for machine clients.")
 keys_app = typer.Typer(no_args_is_help=True, help="The key that encrypts secrets at rest.")
 timesheets_app = typer.Typer(no_args_is_help=True, help="Timesheets to Xero Payroll AU.")
+invoices_app = typer.Typer(no_args_is_help=True, help="Invoices and bills from tracked hours; Send via Xero.")
 app.add_typer(db_app, name="db")
 app.add_typer(workspaces_app, name="workspaces")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(keys_app, name="keys")
 app.add_typer(timesheets_app, name="timesheets")
+app.add_typer(invoices_app, name="invoices")
 
 HostOption = Annotated[str, typer.Option(help="Interface to listen on; 127.0.0.1 keeps it local.")]
 PortOption = Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")]
@@ -878,6 +883,108 @@ def timesheets_send(
     _print_problems(result.preview.problems)
     if result.error or any(o.outcome == "failed" for o in result.outcomes):
         raise typer.Exit(1)
+
+
+# --------------------------------------------------------------------------- invoices
+
+def _named(session: Session, model: type[Client | Member], workspace_id: str, ref: str, field: str) -> str:
+    """A client or member of the workspace by id or exact name (case-insensitive, unique)."""
+    query = select(model.id).where(model.workspace_id == workspace_id)
+    ids = (
+        session.scalars(query.where(model.id == ref)).all()
+        or session.scalars(query.where(func.lower(model.name) == ref.strip().lower())).all()
+    )
+    if len(ids) == 1:
+        return ids[0]
+    what = "clients" if model is Client else "members"
+    if ids:
+        raise invalid(field, f"{len(ids)} {what} are called '{ref}'; give the id instead")
+    raise invalid(field, f"no {what[:-1]} of this workspace has the id or name '{ref}'")
+
+
+def _print_draft(draft: invoicing.TimeInvoiceDraft) -> None:
+    table = _table("Line", "Hours", "Rate", "Amount", "Account", "Tax")
+    for line in draft.lines:
+        table.add_row(
+            escape(line.description),
+            str(line.quantity),
+            str(line.unit_amount),
+            str(line.line_amount),
+            line.account_code or "",
+            line.tax_type or "",
+        )
+    console.print(table)
+    if draft.totals is not None:
+        console.print(
+            f"Subtotal {draft.totals.sub_total}  tax {draft.totals.total_tax}  "
+            f"[bold]total {draft.totals.total} {draft.currency}[/]  "
+            f"(issued {draft.issue_date}, due {draft.due_date})"
+        )
+
+
+def _print_queued(queued: list[Queued]) -> None:
+    for target in queued:
+        when = f"at {_when(target.send_at)}" if target.send_at else "with the next sync"
+        console.print(
+            f"Queued for Xero ({escape(target.tenant_name)}) as {target.invoice_status}, going {when}."
+        )
+
+
+@invoices_app.command("build")
+def invoices_build(
+    workspace: WorkspaceOption,
+    date_from: Annotated[datetime, typer.Option("--from", formats=["%Y-%m-%d"], show_default=False)],
+    date_to: Annotated[datetime, typer.Option("--to", formats=["%Y-%m-%d"], show_default=False)],
+    client: Annotated[str | None, typer.Option(help="Client id or name: a sales invoice.")] = None,
+    member: Annotated[str | None, typer.Option(help="Contractor id or name: their bill.")] = None,
+    group_by: Annotated[invoicing.GroupBy, typer.Option("--group-by")] = invoicing.GroupBy.TASK,
+    preview: Annotated[bool, typer.Option("--preview", help="Show the lines; save nothing.")] = False,
+    send: Annotated[bool, typer.Option("--send", help="Send via Xero once saved.")] = False,
+) -> None:
+    """Build an invoice from a client's approved billable hours (or a contractor's bill from
+    theirs) for a period; each hour is invoiced once."""
+    registry.load_handlers()  # so "send" can plan the organisation's invoice-sending job
+    with _unit_of_work() as session:
+        workspace_id = _workspace(session, workspace).id
+        request = invoicing.TimeInvoiceRequest(
+            date_from=date_from.date(),
+            date_to=date_to.date(),
+            client_id=_named(session, Client, workspace_id, client, "client") if client else None,
+            member_id=_named(session, Member, workspace_id, member, "member") if member else None,
+            group_by=group_by,
+        )
+        draft = invoicing.draft_invoice(
+            session, workspace_id, request, invoice_defaults(session, workspace_id)
+        )
+        _print_draft(draft)
+        if preview:
+            return
+        invoice = invoicing.save_draft(session, draft)
+        console.print(
+            f"[green]Saved[/] {invoice.kind.value} {invoice.number or ''} "
+            f"({invoice.id}), {invoice.status.value}."
+        )
+        if send:
+            _print_queued(send_to_xero(session, invoice))
+
+
+@invoices_app.command("send")
+def invoices_send(
+    workspace: WorkspaceOption,
+    invoice: Annotated[str, typer.Argument(help="Invoice id or sales invoice number.")],
+) -> None:
+    """Send via Xero: approve a draft and queue it for the default organisation, or say
+    who is not in Xero yet."""
+    registry.load_handlers()
+    with _unit_of_work() as session:
+        workspace_id = _workspace(session, workspace).id
+        found = session.get(Invoice, invoice)
+        if found is None or found.workspace_id != workspace_id:
+            by_number = select(Invoice).where(Invoice.workspace_id == workspace_id, Invoice.number == invoice)
+            found = session.scalars(by_number).first()
+        if found is None:
+            raise invalid("invoice", f"no invoice of this workspace has the id or number '{invoice}'")
+        _print_queued(send_to_xero(session, found))
 
 
 # --------------------------------------------------------------------------- sandbox

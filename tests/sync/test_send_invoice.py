@@ -4,16 +4,20 @@ not in Xero yet before anything is queued."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
+from ledgerbridge.cli import app
 from ledgerbridge.db import Database
 from ledgerbridge.sandbox.state import SandboxState
-from ledgerbridge.sync.models import OutboxEntry, RecordType, XeroLink
+from ledgerbridge.settings import Settings, get_settings
+from ledgerbridge.sync.models import OutboxEntry, RecordType, SyncIssue, XeroLink
 from ledgerbridge.work.models import Invoice, TimeEntry
 from ledgerbridge.xero.client import Organisation
 from ledgerbridge.xero.services import XeroServices
@@ -228,3 +232,55 @@ async def test_only_owners_and_admins_and_only_in_their_own_workspace(
         owner_api.post(BUILD, json={"client_id": seeded.client_id, **PERIOD}, headers=member).status_code
         == 403
     )
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, xero_settings: Settings, database_url: str) -> Iterator[CliRunner]:
+    """The command line on the same database and data directory (the key) as the service."""
+    monkeypatch.setenv("LEDGERBRIDGE_DATA_DIR", str(xero_settings.data_dir))
+    monkeypatch.setenv("LEDGERBRIDGE_DATABASE_URL", database_url)
+    monkeypatch.setenv("LEDGERBRIDGE_LOG_LEVEL", "WARNING")
+    get_settings.cache_clear()
+    yield CliRunner()
+    get_settings.cache_clear()
+
+
+async def test_the_command_line_previews_refuses_builds_and_sends(
+    cli: CliRunner,
+    xero_services: XeroServices,
+    au: Organisation,
+    sandbox_state: SandboxState,
+    database: Database,
+    owner_api: TestClient,
+    seeded: Seeded,
+) -> None:
+    log_hours(owner_api, seeded)
+    build = ["invoices", "build", "-w", seeded.workspace_id, "--client", "bondi surf co"]
+    build += ["--from", "2026-11-02", "--to", "2026-11-06"]
+
+    shown = cli.invoke(app, [*build, "--preview"])
+    assert shown.exit_code == 0, shown.output
+    assert "8.3333" in shown.output and "total 1466.66 AUD" in shown.output
+    assert invoice_count(database) == 0
+
+    refused = cli.invoke(app, [*build, "--send"])
+    assert refused.exit_code == 1
+    assert "Bondi Surf Co" in refused.output and "not in Xero yet" in refused.output
+    assert invoice_count(database) == 0, "refused as a whole: nothing saved, no hour marked"
+
+    # As a user would: contacts and invoices in first, so numbering continues after Xero's.
+    await run_sync(xero_services, database, record_types=[RecordType.CONTACT, RecordType.INVOICE])
+    sent = cli.invoke(app, [*build, "--send"])
+    assert sent.exit_code == 0, sent.output
+    assert "Queued for Xero (Demo Company (AU)) as draft" in sent.output
+    assert outbox_rows(database) == 1
+    with database.session() as session:
+        invoice_id = session.scalars(
+            select(OutboxEntry.local_id).where(OutboxEntry.record_type == RecordType.INVOICE)
+        ).one()
+
+    run = await run_sync(xero_services, database, record_types=[RecordType.INVOICE])
+    with database.session() as session:
+        issues = session.scalars(select(SyncIssue.message).where(SyncIssue.run_id == run.id)).all()
+    assert run.counts.get("pushed_created") == 1, (run.counts, issues)
+    assert xero_record(sandbox_state, au, database, invoice_id)["Total"] == Decimal("1466.66")

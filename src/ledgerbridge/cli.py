@@ -887,6 +887,7 @@ def timesheets_send(
 
 # --------------------------------------------------------------------------- invoices
 
+
 def _named(session: Session, model: type[Client | Member], workspace_id: str, ref: str, field: str) -> str:
     """A client or member of the workspace by id or exact name (case-insensitive, unique)."""
     query = select(model.id).where(model.workspace_id == workspace_id)

@@ -48,6 +48,13 @@ class RecordType(enum.StrEnum):
     EMPLOYEE = "employee"
     EARNINGS_RATE = "earnings_rate"
     PAYROLL_CALENDAR = "payroll_calendar"
+    XERO_PROJECT = "xero_project"
+    """Links only: a local project and the Xero Projects project it is (sync/xero_projects.py)."""
+    XERO_PROJECT_TASK = "xero_project_task"
+    XERO_PROJECT_USER = "xero_project_user"
+    """Links only: a member and the Xero project user (``userId``) their time is logged as."""
+    XERO_PROJECT_TIME = "xero_project_time"
+    """Links and outbox rows: an approved time entry sent as a Xero Projects time entry."""
 
 
 def _connection_fk() -> Mapped[str]:

@@ -17,6 +17,7 @@ from ledgerbridge.settings import Settings, get_settings
 from ledgerbridge.web import pages, problems, webhooks
 from ledgerbridge.web.api import accounts, imports, links, payroll, sync_log, sync_settings, time_invoices
 from ledgerbridge.web.api import xero as xero_api
+from ledgerbridge.web.api import xero_projects as xero_projects_api
 from ledgerbridge.web.api.clients import clients
 from ledgerbridge.web.api.credit_notes import allocations_router, credit_notes
 from ledgerbridge.web.api.crud import Resource, router_for
@@ -64,6 +65,7 @@ def api_v1() -> FastAPI:
     router.include_router(links.router)
     router.include_router(sync_settings.router)
     router.include_router(payroll.router)
+    router.include_router(xero_projects_api.router)
     router.include_router(allocations_router)
     router.include_router(time_invoices.router)
     for resource, tag in RESOURCES:

@@ -98,6 +98,7 @@ tokens_app = typer.Typer(no_args_is_help=True, help="API tokens for machine clie
 keys_app = typer.Typer(no_args_is_help=True, help="The key that encrypts secrets at rest.")
 timesheets_app = typer.Typer(no_args_is_help=True, help="Timesheets to Xero Payroll AU.")
 invoices_app = typer.Typer(no_args_is_help=True, help="Invoices and bills from tracked hours; Send via Xero.")
+projects_app = typer.Typer(no_args_is_help=True, help="Approved time to Xero Projects.")
 app.add_typer(db_app, name="db")
 app.add_typer(workspaces_app, name="workspaces")
 app.add_typer(users_app, name="users")
@@ -105,6 +106,7 @@ app.add_typer(tokens_app, name="tokens")
 app.add_typer(keys_app, name="keys")
 app.add_typer(timesheets_app, name="timesheets")
 app.add_typer(invoices_app, name="invoices")
+app.add_typer(projects_app, name="xero-projects")
 
 HostOption = Annotated[str, typer.Option(help="Interface to listen on; 127.0.0.1 keeps it local.")]
 PortOption = Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")]
@@ -986,6 +988,44 @@ def invoices_send(
         if found is None:
             raise invalid("invoice", f"no invoice of this workspace has the id or number '{invoice}'")
         _print_queued(send_to_xero(session, found))
+
+
+# --------------------------------------------------------------------------- xero projects
+
+
+@projects_app.command("push")
+def xero_projects_push(
+    workspace: WorkspaceOption,
+    organisation: OrganisationOption,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be sent; send nothing.")
+    ] = False,
+) -> None:
+    """Send each approved time entry of the linked projects to Xero Projects, once; entries
+    with a problem (member not mapped, task not linked) are named and skipped."""
+    from ledgerbridge.sync import xero_projects
+
+    workspace_id, connection_id = _timesheet_target(workspace, organisation)
+    result: xero_projects.PushResult = asyncio.run(
+        _with_services(
+            lambda services: xero_projects.push_time(services, workspace_id, connection_id, dry_run=dry_run)
+        )
+    )
+    table = _table("Time entry", "Date", "Minutes", "Outcome", "Xero time entry", "Message")
+    colours = {"created": "green", "would_create": "green", "skipped": "yellow", "failed": "red"}
+    for entry in result.outcomes:
+        table.add_row(
+            entry.time_entry_id,
+            entry.date.isoformat(),
+            str(entry.minutes),
+            f"[{colours.get(entry.outcome, 'white')}]{entry.outcome}[/]",
+            entry.xero_time_entry_id or "",
+            escape(entry.error or ""),
+        )
+    console.print(table)
+    console.print(", ".join(f"{name}: {n}" for name, n in sorted(result.counts.items())))
+    if result.error or result.counts.get("failed"):
+        raise typer.Exit(1)
 
 
 # --------------------------------------------------------------------------- sandbox

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from ledgerbridge.errors import LedgerbridgeError, XeroError
 from ledgerbridge.sync import contacts, credit_notes, engine, invoices, items, payments, purchase_orders
 from ledgerbridge.sync.adapter import FollowUp, RecordAdapter
+from ledgerbridge.sync.contact_tasks import after_contacts
 from ledgerbridge.sync.models import RecordType, SyncRun
 from ledgerbridge.sync.runs import finish_run, start_run
 from ledgerbridge.xero.models import XeroConnection
@@ -61,6 +62,8 @@ async def sync(
             adapter = TWO_WAY[record_type]
             if isinstance(adapter, FollowUp):  # e.g. credit note allocations, once their notes are in Xero
                 await adapter.after_push(services, connection_id, run_id, dry_run)
+            if record_type is RecordType.CONTACT:  # contacts as tasks, when the setting is on
+                await after_contacts(services, connection_id, dry_run)
     except XeroError as exc:
         error = exc.detail
     return _finish(services, run_id, services.client.counter.total(tenant_id) - calls_before, error)
@@ -77,6 +80,8 @@ async def fetch_changed(
     try:
         for record_type in chosen:
             await engine.pull_by_ids(services, TWO_WAY[record_type], connection_id, run_id, ids[record_type])
+            if record_type is RecordType.CONTACT:
+                await after_contacts(services, connection_id, False)
     except XeroError as exc:
         error = exc.detail
     return _finish(services, run_id, services.client.counter.total(tenant_id) - calls_before, error)

@@ -3,7 +3,8 @@ them with the consequences a change has for what is queued.
 
 Changing the invoice sending cadence moves the waiting send to the new cadence's slot;
 shortening the interval brings the next auto-sync forward, so a change is felt at once
-rather than after the old, longer interval.
+rather than after the old, longer interval. Turning ``contacts_as_tasks`` on builds the
+"Xero" project's tasks from the contacts already synced (``sync.contact_tasks``).
 """
 
 from __future__ import annotations
@@ -19,11 +20,19 @@ from ledgerbridge.db import new_id
 from ledgerbridge.errors import invalid
 from ledgerbridge.jobs import scheduler
 from ledgerbridge.jobs.queue import insert_ignoring_conflicts
+from ledgerbridge.sync.contact_tasks import reconcile as reconcile_contact_tasks
 from ledgerbridge.sync.models import SyncSettings
 from ledgerbridge.sync.service import TWO_WAY
 from ledgerbridge.xero.models import XeroConnection
 
-NOT_NULL = ("invoice_sending", "invoice_status", "interval_minutes", "due_date_offset_days", "auto_sync")
+NOT_NULL = (
+    "invoice_sending",
+    "invoice_status",
+    "interval_minutes",
+    "due_date_offset_days",
+    "auto_sync",
+    "contacts_as_tasks",
+)
 """Settings that always have a value: null is refused rather than stored."""
 
 
@@ -49,6 +58,7 @@ def update_settings(
     _check(changes)
     settings = settings_for(session, connection)
     cadence_before = settings.invoice_sending
+    tasks_before = settings.contacts_as_tasks
     for name, value in changes.items():
         setattr(settings, name, {**settings.auto_sync, **value} if name == "auto_sync" else value)
     session.flush()
@@ -56,6 +66,8 @@ def update_settings(
         _bring_next_sync_forward(settings, now)
     if settings.invoice_sending != cadence_before:
         scheduler.reschedule_invoice_sending(session, connection.id, now)
+    if settings.contacts_as_tasks and not tasks_before:
+        reconcile_contact_tasks(session, connection)
     return settings
 
 

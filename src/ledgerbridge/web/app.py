@@ -28,6 +28,7 @@ from ledgerbridge.web.api.people import members, work_types
 from ledgerbridge.web.api.projects import projects, tasks
 from ledgerbridge.web.api.purchase_orders import purchase_orders
 from ledgerbridge.web.api.reference import tax_rates
+from ledgerbridge.web.api.task_members import router as task_members_router
 from ledgerbridge.web.api.time_entries import time_entries
 from ledgerbridge.xero.services import XeroServices
 
@@ -68,6 +69,7 @@ def api_v1() -> FastAPI:
     router.include_router(xero_projects_api.router)
     router.include_router(allocations_router)
     router.include_router(time_invoices.router)
+    router.include_router(task_members_router)
     for resource, tag in RESOURCES:
         router.include_router(router_for(resource, tag))
     api.include_router(router)

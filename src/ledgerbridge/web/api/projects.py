@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import Field
+
 from ledgerbridge.web.api.crud import Input, ListQuery, Output, Resource
 from ledgerbridge.web.api.types import Name, Rate
 from ledgerbridge.work.models import Client, Project, Task
@@ -32,6 +34,9 @@ class ProjectRead(Output):
     client_id: str | None
     bill_rate: Rate | None
     archived: bool
+    xero_connection_id: str | None = Field(
+        description='The Xero organisation whose contacts this project\'s tasks are ("Xero" project).'
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -77,12 +82,14 @@ class TaskRead(Output):
     bill_rate: Rate | None
     billable: bool
     archived: bool
+    client_id: str | None = Field(description="The client (Xero contact) this task stands for, if any.")
     created_at: datetime
     updated_at: datetime
 
 
 class TaskQuery(ListQuery):
     project_id: str | None = None
+    client_id: str | None = None
     archived: bool | None = None
 
 

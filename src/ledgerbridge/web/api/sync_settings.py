@@ -1,5 +1,6 @@
 """An organisation's sync settings in the API: how often it syncs, which types sync on
-their own, the invoice defaults and when new invoices are sent to Xero.
+their own, the invoice defaults, when new invoices are sent to Xero, and whether contacts
+become tasks.
 
 Anyone in the workspace may read them; only owners and admins change them. A PUT changes
 the settings it names and keeps the rest, so a form can save one section at a time.
@@ -44,6 +45,11 @@ class SettingsIn(Input):
     expense_account_code: str | None = Field(None, max_length=10)
     default_tax_type: str | None = Field(None, max_length=50)
     branding_theme_id: str | None = Field(None, max_length=64)
+    contacts_as_tasks: bool | None = Field(
+        None,
+        description='Each customer contact becomes a task under a "Xero" project that every member '
+        "may track time on; turning it on builds them at once, turning it off leaves them.",
+    )
 
 
 class SettingsOut(Output):
@@ -57,6 +63,7 @@ class SettingsOut(Output):
     expense_account_code: str | None
     default_tax_type: str | None
     branding_theme_id: str | None
+    contacts_as_tasks: bool
     next_sync_at: datetime | None
     next_invoice_send_at: datetime | None = Field(
         None, description="When waiting invoices go to Xero next, if a send is queued."

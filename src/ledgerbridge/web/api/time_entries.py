@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from ledgerbridge.errors import FieldError, ValidationFailed
 from ledgerbridge.web.api.crud import Input, ListQuery, Output, Resource
+from ledgerbridge.work import assignments
 from ledgerbridge.work.auth import Actor
 from ledgerbridge.work.models import Member, Task, TimeEntry, WorkType
 
@@ -90,6 +91,12 @@ def _apply(session: Session, actor: Actor, entry: TimeEntry, values: dict[str, A
         _refuse_if_invoiced(session, actor, entry)
     for key, value in values.items():
         setattr(entry, key, value)
+    moved = "member_id" in values or "task_id" in values  # existing entries of an unassigned member stay
+    if moved and not assignments.may_track(session, entry.task_id, entry.member_id):
+        raise ValidationFailed(
+            "This member is unassigned from this task.",
+            [FieldError("member_id", "is unassigned from this task; assign them back to track time on it")],
+        )
 
 
 def _validate(_session: Session, _actor: Actor, entry: TimeEntry) -> None:

@@ -18,7 +18,7 @@ from ledgerbridge.work.models.documents import (
 from ledgerbridge.work.models.items import Item
 from ledgerbridge.work.models.payments import Payment
 from ledgerbridge.work.models.people import Member, MemberKind, WorkType
-from ledgerbridge.work.models.projects import Project, Task
+from ledgerbridge.work.models.projects import Project, Task, TaskUnassignment
 from ledgerbridge.work.models.reference import TaxRate
 from ledgerbridge.work.models.time_entries import TimeEntry
 from ledgerbridge.work.models.workspace import (
@@ -52,6 +52,7 @@ __all__ = [
     "PurchaseOrderStatus",
     "Role",
     "Task",
+    "TaskUnassignment",
     "TaxRate",
     "TimeEntry",
     "User",

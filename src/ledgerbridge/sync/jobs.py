@@ -11,7 +11,10 @@ from sqlalchemy import select
 
 import ledgerbridge.sync.imports  # noqa: F401 - registers the "sync.import" job
 from ledgerbridge.jobs.registry import JobContext, job
-from ledgerbridge.sync import sending  # noqa: F401 - registers the "invoices.send_due" job
+from ledgerbridge.sync import (
+    members,  # noqa: F401 - registers the "members.to_xero" job
+    sending,  # noqa: F401 - registers the "invoices.send_due" job
+)
 from ledgerbridge.sync.models import RecordType, SyncSettings
 from ledgerbridge.sync.service import TWO_WAY, fetch_changed, sync
 from ledgerbridge.xero import webhooks

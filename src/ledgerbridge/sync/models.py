@@ -55,6 +55,9 @@ class RecordType(enum.StrEnum):
     """Links only: a member and the Xero project user (``userId``) their time is logged as."""
     XERO_PROJECT_TIME = "xero_project_time"
     """Links and outbox rows: an approved time entry sent as a Xero Projects time entry."""
+    MEMBER = "member"
+    """Links only: a member and the Xero contact or Payroll AU employee they are (``content``
+    says which: ``{"as": "contact"}`` or ``{"as": "employee"}``); see ``sync.members``."""
 
 
 def _connection_fk() -> Mapped[str]:
@@ -221,5 +224,34 @@ class SyncSettings(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     invoice_status: Mapped[str] = mapped_column(String(20), default="draft")
     """draft or authorised: how invoices are created in Xero."""
     contacts_as_tasks: Mapped[bool] = mapped_column(Boolean, default=False)
+    auto_sync_new_members: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Send each member created here to Xero (a contractor as a contact, an employee to payroll)."""
+    default_payroll_calendar_id: Mapped[str | None] = mapped_column(String(64))
+    default_earnings_rate_id: Mapped[str | None] = mapped_column(String(64))
+    """The ordinary earnings rate of employees sent to Payroll AU without one chosen."""
     last_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     next_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class MemberExport(IdMixin, TimestampMixin, WorkspaceScoped, Base):
+    """One member sent to one organisation (``sync.members``): as a contact or an employee,
+    Xero's id, or Xero's own message when it refused. The ``idempotency_key`` is committed
+    before the call, so a send cut short replays under the same key instead of writing twice."""
+
+    __tablename__ = "member_exports"
+    __table_args__ = (UniqueConstraint("connection_id", "member_id"),)
+
+    connection_id: Mapped[str] = _connection_fk()
+    member_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("members.id", ondelete="CASCADE"), index=True
+    )
+    target: Mapped[str] = mapped_column(String(20))
+    """contact or employee."""
+    status: Mapped[str] = mapped_column(String(20), default="sending")
+    """sending, sent or failed."""
+    xero_id: Mapped[str | None] = mapped_column(String(64))
+    payload_hash: Mapped[str | None] = mapped_column(String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

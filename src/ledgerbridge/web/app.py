@@ -15,7 +15,16 @@ from ledgerbridge.jobs.runner import InProcessRunner
 from ledgerbridge.logging import configure_logging
 from ledgerbridge.settings import Settings, get_settings
 from ledgerbridge.web import pages, problems, webhooks
-from ledgerbridge.web.api import accounts, imports, links, payroll, sync_log, sync_settings, time_invoices
+from ledgerbridge.web.api import (
+    accounts,
+    imports,
+    links,
+    member_sync,
+    payroll,
+    sync_log,
+    sync_settings,
+    time_invoices,
+)
 from ledgerbridge.web.api import xero as xero_api
 from ledgerbridge.web.api import xero_projects as xero_projects_api
 from ledgerbridge.web.api.clients import clients
@@ -66,6 +75,7 @@ def api_v1() -> FastAPI:
     router.include_router(links.router)
     router.include_router(sync_settings.router)
     router.include_router(payroll.router)
+    router.include_router(member_sync.router)
     router.include_router(xero_projects_api.router)
     router.include_router(allocations_router)
     router.include_router(time_invoices.router)

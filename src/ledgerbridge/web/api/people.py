@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
+from sqlalchemy import inspect
+from sqlalchemy.orm import Session
+
+from ledgerbridge.sync.members import new_member_hook
 from ledgerbridge.web.api.crud import Input, ListQuery, Output, Resource
 from ledgerbridge.web.api.types import Email, Name, Rate
+from ledgerbridge.work.auth import Actor
 from ledgerbridge.work.models import Member, MemberKind, WorkType
 
 
@@ -44,6 +50,22 @@ class MemberQuery(ListQuery):
     active: bool | None = None
 
 
+_CREATED = "ledgerbridge.web.api.people.created_members"
+
+
+def _apply(session: Session, actor: Actor, member: Member, values: dict[str, Any]) -> None:
+    if inspect(member).transient:  # being created, not updated
+        session.info.setdefault(_CREATED, []).append(member)
+    for key, value in values.items():
+        setattr(member, key, value)
+
+
+def _after_write(session: Session, actor: Actor, member: Member) -> None:
+    """A new member goes to Xero when the organisation auto-syncs new members."""
+    created = session.info.get(_CREATED, [])
+    new_member_hook(session, member, any(m is member for m in created))
+
+
 members = Resource(
     path="/members",
     model=Member,
@@ -56,6 +78,8 @@ members = Resource(
     order_by=("name",),
     retire=("active", False),
     managers_only=True,
+    apply=_apply,
+    after_write=_after_write,
 )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ledgerbridge.db import utcnow
 from ledgerbridge.jobs.scheduler import queued_invoice_send
+from ledgerbridge.sync.members import check_member_defaults
 from ledgerbridge.sync.models import SyncSettings
 from ledgerbridge.sync.settings import settings_for, update_settings
 from ledgerbridge.web.api.crud import Input, Output
@@ -45,6 +46,17 @@ class SettingsIn(Input):
     expense_account_code: str | None = Field(None, max_length=10)
     default_tax_type: str | None = Field(None, max_length=50)
     branding_theme_id: str | None = Field(None, max_length=64)
+    auto_sync_new_members: bool | None = Field(
+        None, description="Send each new member to Xero (contractors as contacts, employees to payroll)."
+    )
+    default_payroll_calendar_id: str | None = Field(
+        None, max_length=64, description="Payroll calendar of employees sent to Xero without one chosen."
+    )
+    default_earnings_rate_id: str | None = Field(
+        None,
+        max_length=64,
+        description="Ordinary earnings rate of employees sent to Xero without one chosen.",
+    )
     contacts_as_tasks: bool | None = Field(
         None,
         description='Each customer contact becomes a task under a "Xero" project that every member '
@@ -64,6 +76,9 @@ class SettingsOut(Output):
     default_tax_type: str | None
     branding_theme_id: str | None
     contacts_as_tasks: bool
+    auto_sync_new_members: bool
+    default_payroll_calendar_id: str | None
+    default_earnings_rate_id: str | None
     next_sync_at: datetime | None
     next_invoice_send_at: datetime | None = Field(
         None, description="When waiting invoices go to Xero next, if a send is queued."
@@ -80,6 +95,7 @@ def get_settings(connection_id: str, session: SessionDep, actor: ActorDep) -> Se
 def put_settings(connection_id: str, body: SettingsIn, session: SessionDep, actor: ManagerDep) -> SettingsOut:
     """Change the settings given; a new invoice cadence re-plans the next send at once."""
     connection = get_connection(session, actor.workspace_id, connection_id)
+    check_member_defaults(session, connection.id, body.model_dump(exclude_unset=True))
     settings = update_settings(session, connection, body.model_dump(exclude_unset=True), utcnow())
     return _render(session, settings)
 

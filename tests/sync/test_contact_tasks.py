@@ -272,3 +272,34 @@ async def test_every_member_tracks_time_on_a_contact_task_unless_unassigned(
     assert owner_api.get(f"/api/v1/tasks/{task_id}/unassigned-members").json() == []
     assert track(seeded.contractor_id).status_code == 201
     assert owner_api.delete(f"/api/v1/tasks/{task_id}/members/no-such-member").status_code == 404
+
+
+async def test_hours_on_a_contact_task_are_invoiced_to_that_client(
+    owner_api: TestClient,
+    xero_services: XeroServices,
+    au: Organisation,
+    seeded: Seeded,
+    database: Database,
+) -> None:
+    await _sync_contacts(xero_services, database)  # Bondi Surf Co (ours) becomes a Xero contact
+    _turn_on(owner_api, database)
+    task = _xero_tasks(owner_api)["Bondi Surf Co"]
+    assert task["client_id"] == seeded.client_id
+    body = {
+        "member_id": seeded.employee_id,
+        "task_id": task["id"],
+        "date": "2026-11-03",
+        "duration_minutes": 90,
+        "approved": True,
+    }
+    assert owner_api.post("/api/v1/time-entries", json=body).status_code == 201
+
+    period = {"date_from": "2026-11-02", "date_to": "2026-11-06", "issue_date": "2026-11-09"}
+    for scope in ({}, {"project_id": task["project_id"]}):
+        preview = owner_api.post(
+            "/api/v1/invoices/from-time",
+            json={"client_id": seeded.client_id, "dry_run": True, **period, **scope},
+        )
+        assert preview.status_code == 200, preview.text
+        lines = [(line["quantity"], line["unit_amount"]) for line in preview.json()["lines"]]
+        assert lines == [("1.5000", "150.0000")]  # the member's rate: neither task nor project has one

@@ -3,8 +3,9 @@ theirs, built from time entries over a period.
 
 Which hours:
 - a sales invoice takes the approved, billable (entry and task) time entries on the
-  client's projects' tasks (optionally one project) in the period that no sales invoice
-  line holds yet (``invoice_line_id``);
+  client's projects' tasks, and on the client's own task under a "Xero" project (contacts
+  as tasks), optionally of one project, in the period that no sales invoice line holds
+  yet (``invoice_line_id``);
 - a contractor's bill takes the contractor's approved time entries in the period that no
   bill line holds yet (``bill_line_id``), billable or not: the business pays for every
   approved hour. An hour can so be charged to a client once and paid to the contractor once.
@@ -34,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from ledgerbridge.errors import FieldError, ValidationFailed, invalid
@@ -234,7 +235,7 @@ def _sales_invoice(
         .join(Task, Task.id == TimeEntry.task_id)
         .join(Project, Project.id == Task.project_id)
         .where(
-            Project.client_id == client.id,
+            or_(Project.client_id == client.id, Task.client_id == client.id),  # its contact's task too
             TimeEntry.approved.is_(True),
             TimeEntry.billable.is_(True),
             Task.billable.is_(True),
@@ -243,7 +244,7 @@ def _sales_invoice(
     )
     if request.project_id is not None:
         project = get_reference(session, Project, workspace_id, request.project_id, "project_id")
-        if project.client_id != client.id:
+        if project.client_id != client.id and project.xero_connection_id is None:
             raise invalid("project_id", f"'{project.name}' is not a project of '{client.name}'")
         query = query.where(Project.id == project.id)
     entries = _in_period(session, query, request)

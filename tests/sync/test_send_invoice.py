@@ -4,7 +4,6 @@ not in Xero yet before anything is queued."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +15,6 @@ from typer.testing import CliRunner
 from ledgerbridge.cli import app
 from ledgerbridge.db import Database
 from ledgerbridge.sandbox.state import SandboxState
-from ledgerbridge.settings import Settings, get_settings
 from ledgerbridge.sync.models import OutboxEntry, RecordType, SyncIssue, XeroLink
 from ledgerbridge.work.models import Invoice, TimeEntry
 from ledgerbridge.xero.client import Organisation
@@ -234,19 +232,8 @@ async def test_only_owners_and_admins_and_only_in_their_own_workspace(
     )
 
 
-@pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, xero_settings: Settings, database_url: str) -> Iterator[CliRunner]:
-    """The command line on the same database and data directory (the key) as the service."""
-    monkeypatch.setenv("LEDGERBRIDGE_DATA_DIR", str(xero_settings.data_dir))
-    monkeypatch.setenv("LEDGERBRIDGE_DATABASE_URL", database_url)
-    monkeypatch.setenv("LEDGERBRIDGE_LOG_LEVEL", "WARNING")
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
-
-
 async def test_the_command_line_previews_refuses_builds_and_sends(
-    cli: CliRunner,
+    xero_cli: CliRunner,
     xero_services: XeroServices,
     au: Organisation,
     sandbox_state: SandboxState,
@@ -258,19 +245,19 @@ async def test_the_command_line_previews_refuses_builds_and_sends(
     build = ["invoices", "build", "-w", seeded.workspace_id, "--client", "bondi surf co"]
     build += ["--from", "2026-11-02", "--to", "2026-11-06"]
 
-    shown = cli.invoke(app, [*build, "--preview"])
+    shown = xero_cli.invoke(app, [*build, "--preview"])
     assert shown.exit_code == 0, shown.output
     assert "8.3333" in shown.output and "total 1466.66 AUD" in shown.output
     assert invoice_count(database) == 0
 
-    refused = cli.invoke(app, [*build, "--send"])
+    refused = xero_cli.invoke(app, [*build, "--send"])
     assert refused.exit_code == 1
     assert "Bondi Surf Co" in refused.output and "not in Xero yet" in refused.output
     assert invoice_count(database) == 0, "refused as a whole: nothing saved, no hour marked"
 
     # As a user would: contacts and invoices in first, so numbering continues after Xero's.
     await run_sync(xero_services, database, record_types=[RecordType.CONTACT, RecordType.INVOICE])
-    sent = cli.invoke(app, [*build, "--send"])
+    sent = xero_cli.invoke(app, [*build, "--send"])
     assert sent.exit_code == 0, sent.output
     assert "Queued for Xero (Demo Company (AU)) as draft" in sent.output
     assert outbox_rows(database) == 1

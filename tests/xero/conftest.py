@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from ledgerbridge.db import Database
 from ledgerbridge.jobs.runner import InProcessRunner
@@ -30,12 +31,13 @@ from ledgerbridge.sandbox.seeding import (
     DEMO_PASSWORD,
 )
 from ledgerbridge.sandbox.state import SandboxState
-from ledgerbridge.settings import Settings
+from ledgerbridge.settings import Settings, get_settings
 from ledgerbridge.web.app import create_app
 from ledgerbridge.xero.client import Organisation
 from ledgerbridge.xero.models import XeroConnection, XeroGrant
 from ledgerbridge.xero.services import XeroServices
 from tests.factories import PASSWORD, Seeded
+from tests.servers import serve
 
 SANDBOX_URL = "http://sandbox.test"
 AU = "Demo Company (AU)"
@@ -81,6 +83,24 @@ def run_jobs(service: TestClient, database: Database, xero_services: XeroService
         return service.portal.call(runner.run_until_idle)  # type: ignore[union-attr]
 
     return run
+
+
+@pytest.fixture
+def xero_cli(
+    monkeypatch: pytest.MonkeyPatch, xero_settings: Settings, database_url: str, sandbox_app: FastAPI
+) -> Iterator[CliRunner]:
+    """The command line as a separate process would run it: the same data directory (the key
+    that sealed the tokens) and database, and the sandbox reached over a loopback socket."""
+    with serve(sandbox_app) as sandbox_url:
+        monkeypatch.setenv("LEDGERBRIDGE_DATA_DIR", str(xero_settings.data_dir))
+        monkeypatch.setenv("LEDGERBRIDGE_DATABASE_URL", database_url)
+        monkeypatch.setenv("LEDGERBRIDGE_LOG_LEVEL", "WARNING")
+        monkeypatch.setenv("LEDGERBRIDGE_XERO_SANDBOX_URL", sandbox_url)
+        monkeypatch.setenv("LEDGERBRIDGE_XERO_CLIENT_ID", DEMO_APP_CLIENT_ID)
+        monkeypatch.setenv("LEDGERBRIDGE_XERO_CLIENT_SECRET", DEMO_APP_CLIENT_SECRET)
+        get_settings.cache_clear()
+        yield CliRunner()
+        get_settings.cache_clear()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ connection dropped once Xero had committed the write)."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date, time
 from decimal import Decimal
@@ -25,6 +26,7 @@ from ledgerbridge.xero import scopes
 from ledgerbridge.xero.client import Organisation
 from ledgerbridge.xero.models import XeroGrant
 from ledgerbridge.xero.retry import MAX_ATTEMPTS
+from ledgerbridge.xero.services import XeroServices
 from tests.factories import Seeded, seed_workspace
 
 
@@ -373,3 +375,26 @@ def test_another_workspaces_ids_are_not_found_and_members_may_not_push(
         f"{setup.base}/time/push", json={}, headers={"Authorization": f"Bearer {setup.seeded.member_token}"}
     )
     assert response.status_code == 403
+
+
+@pytest.mark.anyio
+async def test_two_pushes_at_once_send_each_entry_once(setup: Setup, xero_services: XeroServices) -> None:
+    """Two people press Push together: while one waits on Xero for an entry, the other
+    must neither send that entry nor the next one it has started."""
+    setup.ready()
+    for day in (2, 3, 4):
+        setup.entry(setup.seeded.employee_id, date(2026, 3, day), 60 + day)
+    setup.org.faults.latency_ms = 30  # each call takes a while, so the pushes interleave
+
+    results = await asyncio.gather(
+        xero_projects.push_time(xero_services, setup.seeded.workspace_id, setup.connection_id),
+        xero_projects.push_time(xero_services, setup.seeded.workspace_id, setup.connection_id),
+    )
+
+    assert sorted(e["duration"] for e in setup.xero_entries()) == [62, 63, 64]
+    assert all(r.error is None for r in results)
+    with setup.database.session() as session:
+        linked = session.scalars(
+            select(XeroLink).where(XeroLink.record_type == xero_projects.TIME_ENTRY)
+        ).all()
+        assert len(linked) == 3

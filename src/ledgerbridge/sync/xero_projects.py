@@ -35,6 +35,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ledgerbridge.errors import (
@@ -656,10 +657,25 @@ def _plan(
     return planned
 
 
+class _Busy(Exception):
+    """Another push started sending this entry after this one planned it."""
+
+
 def _prepare(services: XeroServices, workspace_id: str, connection_id: str, item: _Planned) -> str:
-    """Commit the outbox row as *sending*, with the request and its key, before the call."""
+    """Commit the outbox row as *sending*, with the request and its key, before the call.
+
+    Two pushes at once cannot both send an entry: a row another push made *sending* since
+    this one planned is left to it (``_Busy``), and two first attempts derive the same
+    unique key, so the second insert fails rather than sending twice."""
     if item.in_doubt is not None:
         return item.in_doubt
+    try:
+        return _claim_row(services, workspace_id, connection_id, item)
+    except IntegrityError as exc:
+        raise _Busy from exc
+
+
+def _claim_row(services: XeroServices, workspace_id: str, connection_id: str, item: _Planned) -> str:
     with services.database.session() as session:
         row = session.scalar(
             select(OutboxEntry).where(
@@ -668,6 +684,8 @@ def _prepare(services: XeroServices, workspace_id: str, connection_id: str, item
                 OutboxEntry.local_id == item.entry_id,
             )
         )
+        if row is not None and row.status is OutboxStatus.SENDING:
+            raise _Busy
         if row is None:
             row = OutboxEntry(
                 workspace_id=workspace_id,
@@ -790,6 +808,10 @@ async def push_time(
                 key = _prepare(services, workspace_id, connection_id, item)
                 answer = await _write(services.client, org, item.path, item.body, key)
                 xero_id = str(answer["timeEntryId"]).lower()
+        except _Busy:
+            outcome.outcome = "skipped"
+            outcome.error = "Another push is sending this entry right now; it is not sent twice."
+            continue
         except XeroValidationError as exc:
             _settle(services, workspace_id, connection_id, item, None, exc.detail)
             outcome.error = exc.detail

@@ -58,6 +58,8 @@ __all__ = [
     "DUPLICATE",
     "PERIOD_MISMATCH",
     "TIMESHEETS",
+    "check_period",
+    "is_duplicate",
     "router",
     "timesheet",
 ]
@@ -80,7 +82,9 @@ RESOURCE = Resource(
 
 
 def _line(line: Record) -> dict[str, Any]:
-    return {k: v for k, v in line.items() if v is not None}
+    """A line as 1.0 shows it: without empty fields and without the internal ``_V2IDs``
+    (the Payroll 2.0 line ids, see ``timesheets_v2``)."""
+    return {k: v for k, v in line.items() if v is not None and not k.startswith("_")}
 
 
 def render(record: Record) -> dict[str, Any]:
@@ -126,7 +130,7 @@ def get_timesheet(
 # -- validation -------------------------------------------------------------------------------
 
 
-def _check_period(org: Organisation, employee: Record, start: date, end: date) -> None:
+def check_period(org: Organisation, employee: Record, start: date, end: date) -> None:
     calendar = find(org, CALENDARS, employee.get("PayrollCalendarID"))
     if calendar is None:
         raise ElementError(NO_CALENDAR)
@@ -168,7 +172,7 @@ def _lines(org: Organisation, element: Mapping[str, Any], days: int,
     return lines
 
 
-def _duplicate(org: Organisation, employee_id: str, start: date, end: date,
+def is_duplicate(org: Organisation, employee_id: str, start: date, end: date,
                own_id: str | None) -> bool:
     return any(
         other["EmployeeID"] == employee_id and other["StartDate"] == start
@@ -204,8 +208,8 @@ def _apply(ctx: ApiContext, element: dict[str, Any], path_id: str | None) -> dic
     if employee is None:
         raise ElementError(f"Employee '{employee_id}' does not exist")
     status = _status(element, existing)
-    _check_period(org, employee, start, end)
-    if _duplicate(org, employee_id, start, end, ident):
+    check_period(org, employee, start, end)
+    if is_duplicate(org, employee_id, start, end, ident):
         raise ElementError(DUPLICATE)
     now = framework.now_ms(ctx)
     same_period = existing is not None and (existing["StartDate"], existing["EndDate"]) == (start, end)

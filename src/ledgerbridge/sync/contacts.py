@@ -16,6 +16,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from ledgerbridge.db import new_id
+from ledgerbridge.sync import links
 from ledgerbridge.sync.adapter import Owner
 from ledgerbridge.sync.mapping import contacts as mapping
 from ledgerbridge.sync.models import RecordType, SyncRun, XeroLink
@@ -46,8 +47,11 @@ class ContactsAdapter:
     def prepare_page(
         self, session: Session, connection: XeroConnection, records: list[dict[str, Any]]
     ) -> None:
-        """Two queries per page instead of two per record: the clients that could clash by
-        name with this page, and the unlinked clients a contact could match."""
+        """A few queries per page instead of several per record: the clients already linked
+        to this page's contacts, those that could clash by name with it, and the unlinked
+        clients a contact could match."""
+        xero_ids = [str(r[self.id_field]) for r in records if r.get(self.id_field)]
+        links.preload_linked(session, Client, connection.id, self.record_type, xero_ids)
         names = sorted({str(r.get("Name") or "") for r in records})
         taken = (
             session.execute(

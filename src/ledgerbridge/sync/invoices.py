@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ledgerbridge.db import utcnow
 from ledgerbridge.errors import LedgerbridgeError
@@ -76,7 +76,12 @@ class InvoicesAdapter:
     ) -> None:
         """One query per page instead of several per invoice: the clients linked to this
         page's contacts, whether any local invoice is unlinked (else none can match), and
-        the tax rates every invoice's lines are checked against."""
+        the tax rates every invoice's lines are checked against; and the invoices (with
+        their lines) already linked to this page's records, for the engine's ``load``."""
+        xero_ids = [str(r[self.id_field]) for r in records if r.get(self.id_field)]
+        links.preload_linked(
+            session, Invoice, connection.id, self.record_type, xero_ids, selectinload(Invoice.lines)
+        )
         contact_ids = {str((r.get("Contact") or {}).get("ContactID") or "") for r in records} - {""}
         spellings = sorted(contact_ids | {i.lower() for i in contact_ids} | {i.upper() for i in contact_ids})
         rows = session.execute(

@@ -29,7 +29,6 @@ then lands on that row: its ``TimesheetID``, or (refused) Xero's own message.
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,7 +48,7 @@ from ledgerbridge.sync.links import content_hash
 from ledgerbridge.sync.models import RecordType, XeroReference
 from ledgerbridge.work.models import Member, MemberKind, Task, TimeEntry
 from ledgerbridge.work.repository import scoped
-from ledgerbridge.xero.client import PAYROLL_AU, Organisation, XeroClient
+from ledgerbridge.xero.client import PAYROLL_AU, Organisation, XeroClient, derived_idempotency_key
 from ledgerbridge.xero.connections import get_connection
 from ledgerbridge.xero.dates import parse_date
 from ledgerbridge.xero.models import ConnectionStatus, XeroConnection
@@ -586,11 +585,6 @@ class SendResult:
     """Why the send stopped early (the connection was lost, Xero was unavailable)."""
 
 
-def _key(export: TimesheetExport) -> str:
-    """The Idempotency-Key of one attempt at one employee's period."""
-    return hashlib.sha256(f"ledgerbridge:timesheet:{export.id}:{export.attempts}".encode()).hexdigest()
-
-
 def _prepare(
     services: XeroServices,
     workspace_id: str,
@@ -632,7 +626,7 @@ def _prepare(
         resumed = export.status is ExportStatus.SENDING and export.payload_hash == digest and export.attempts
         if not resumed:
             export.attempts += 1
-            export.idempotency_key = _key(export)
+            export.idempotency_key = derived_idempotency_key("timesheet", export.id, export.attempts)
         export.status, export.payload_hash, export.error = ExportStatus.SENDING, digest, None
         export.employee_name, export.member_id = sheet.employee_name, sheet.member_id
         export.xero_status, export.hours = payload["Status"], sheet.hours

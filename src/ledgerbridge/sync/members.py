@@ -34,7 +34,6 @@ each contact once: the new member is linked to the contact.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -64,7 +63,7 @@ from ledgerbridge.sync.models import MemberExport, RecordType, SyncSettings, Xer
 from ledgerbridge.sync.outbox import target_connections
 from ledgerbridge.work.models import Client, Member, MemberKind
 from ledgerbridge.work.repository import scoped
-from ledgerbridge.xero.client import ACCOUNTING, PAYROLL_AU, Organisation, XeroClient
+from ledgerbridge.xero.client import ACCOUNTING, PAYROLL_AU, Organisation, XeroClient, derived_idempotency_key
 from ledgerbridge.xero.connections import get_connection
 from ledgerbridge.xero.models import XeroConnection
 from ledgerbridge.xero.services import XeroServices
@@ -471,11 +470,6 @@ def _record(
         export.sent_at = now
 
 
-def idempotency_key(connection_id: str, member_id: str, attempt: int) -> str:
-    """The key of one attempt at sending one member to one organisation."""
-    return hashlib.sha256(f"ledgerbridge:member:{connection_id}:{member_id}:{attempt}".encode()).hexdigest()
-
-
 def _prepare(services: XeroServices, connection_id: str, plan: _Plan) -> str:
     """Commit the export row as *sending* before the call; the key to send with. A row
     still *sending* the same request (a send cut short) keeps its key, so Xero replays."""
@@ -487,7 +481,9 @@ def _prepare(services: XeroServices, connection_id: str, plan: _Plan) -> str:
         resumed = export.status == SENDING and export.payload_hash == digest and export.attempts
         if not resumed:
             export.attempts += 1
-            export.idempotency_key = idempotency_key(connection_id, plan.member_id, export.attempts)
+            export.idempotency_key = derived_idempotency_key(
+                "member", connection_id, plan.member_id, export.attempts
+            )
         export.status, export.payload_hash, export.error = SENDING, digest, None
         assert export.idempotency_key is not None
         return export.idempotency_key

@@ -29,7 +29,8 @@ HOLDING_CADENCES = ("weekly", "monthly")
 """Invoice sending cadences that keep new invoices for their scheduled send."""
 
 
-def _auto_sync_on(session: Session, connection_id: str, record_type: RecordType) -> bool:
+def auto_sync_on(session: Session, connection_id: str, record_type: RecordType) -> bool:
+    """Whether this organisation syncs this record type automatically (a missing switch is on)."""
     settings = session.scalar(select(SyncSettings).where(SyncSettings.connection_id == connection_id))
     return settings is None or settings.auto_sync.get(str(record_type), True)
 
@@ -65,7 +66,7 @@ def record_change(
     because the payload is built from the record as it is when the row is sent."""
     written = []
     for connection in target_connections(session, workspace_id):
-        if not _auto_sync_on(session, connection.id, record_type):
+        if not auto_sync_on(session, connection.id, record_type):
             continue
         pending = session.scalar(
             select(OutboxEntry).where(
@@ -143,7 +144,7 @@ def backfill(
     connected): after the pull has matched what it could, the rest go to Xero. One query
     finds them, whatever the number of records already linked. (Rows queued for records
     held for a scheduled send wait in ``pending`` like any other held row.)"""
-    if not connection.is_default or not _auto_sync_on(session, connection.id, record_type):
+    if not connection.is_default or not auto_sync_on(session, connection.id, record_type):
         return 0
     queued = select(OutboxEntry.local_id).where(
         OutboxEntry.connection_id == connection.id,

@@ -13,11 +13,10 @@ was lost is resent under the same Idempotency-Key, which Xero replays.
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from ledgerbridge.jobs.registry import JobContext, job
 from ledgerbridge.jobs.scheduler import SEND_INVOICES
-from ledgerbridge.sync.models import RecordType, SyncRun, SyncSettings
+from ledgerbridge.sync import outbox
+from ledgerbridge.sync.models import RecordType, SyncRun
 from ledgerbridge.sync.service import sync
 from ledgerbridge.xero.models import ConnectionStatus, XeroConnection
 from ledgerbridge.xero.services import XeroServices
@@ -48,9 +47,6 @@ def _sending_workspace(ctx: JobContext, connection_id: str) -> str | None:
         connection = session.get(XeroConnection, connection_id)
         if connection is None or connection.status is not ConnectionStatus.CONNECTED:
             return None
-        switches = session.scalar(
-            select(SyncSettings.auto_sync).where(SyncSettings.connection_id == connection_id)
-        )
-        if switches is not None and not switches.get(str(RecordType.INVOICE), True):
+        if not outbox.auto_sync_on(session, connection_id, RecordType.INVOICE):
             return None
         return connection.workspace_id

@@ -26,7 +26,6 @@ Everything here is a ``XeroLink`` per organisation (record types ``xero_project`
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -52,7 +51,7 @@ from ledgerbridge.sync import links, runs
 from ledgerbridge.sync.models import OutboxEntry, OutboxStatus, RecordType, SyncRun, XeroLink
 from ledgerbridge.work.models import Client, Member, Project, Task, TimeEntry, Workspace
 from ledgerbridge.work.repository import get_scoped, scoped
-from ledgerbridge.xero.client import PROJECTS, Organisation, XeroClient
+from ledgerbridge.xero.client import PROJECTS, Organisation, XeroClient, derived_idempotency_key
 from ledgerbridge.xero.connections import get_connection
 from ledgerbridge.xero.models import ConnectionStatus, XeroConnection
 from ledgerbridge.xero.services import XeroServices
@@ -100,10 +99,6 @@ def _organisation(connection: XeroConnection) -> Organisation:
 def _org(services: XeroServices, workspace_id: str, connection_id: str) -> Organisation:
     with services.database.session() as session:
         return _organisation(get_connection(session, workspace_id, connection_id))
-
-
-def _key(*parts: object) -> str:
-    return hashlib.sha256(":".join(["ledgerbridge", *map(str, parts)]).encode()).hexdigest()
 
 
 def _messages(body: Any) -> list[str]:
@@ -250,7 +245,7 @@ async def link_project(
             org,
             f"{PROJECTS}/Projects",
             body,
-            _key("xero_project", connection_id, project_id, links.content_hash(body)),
+            derived_idempotency_key("xero_project", connection_id, project_id, links.content_hash(body)),
         )
     else:
         assert xero_project_id is not None
@@ -380,7 +375,9 @@ async def link_tasks(
                         org,
                         f"{PROJECTS}/Projects/{xero_project_id}/Tasks",
                         body,
-                        _key("xero_project_task", connection_id, task_id, links.content_hash(body)),
+                        derived_idempotency_key(
+                            "xero_project_task", connection_id, task_id, links.content_hash(body)
+                        ),
                     )
                 except XeroValidationError as exc:
                     outcomes.append(TaskOutcome(task_id, name, "failed", error=exc.detail))
@@ -697,7 +694,9 @@ def _claim_row(services: XeroServices, workspace_id: str, connection_id: str, it
             )
             session.add(row)
         row.attempts = (row.attempts or 0) + 1
-        row.idempotency_key = _key("xero_project_time", connection_id, item.entry_id, row.attempts)
+        row.idempotency_key = derived_idempotency_key(
+            "xero_project_time", connection_id, item.entry_id, row.attempts
+        )
         row.status, row.last_error = OutboxStatus.SENDING, None
         row.payload = {"path": item.path, "body": item.body}
         return row.idempotency_key

@@ -351,6 +351,13 @@ class XeroClient:
         return results
 
 
+def derived_idempotency_key(*parts: object) -> str:
+    """A stable Idempotency-Key from what identifies one attempt at one write (e.g. the
+    record kind, organisation, record id and attempt number), within Xero's 128-character
+    limit: the same attempt always sends the same key, so a resend is replayed."""
+    return hashlib.sha256(":".join(["ledgerbridge", *map(str, parts)]).encode()).hexdigest()
+
+
 def chunk_idempotency_key(base: str, chunk: int) -> str:
     """A stable key per chunk, within Xero's 128-character limit."""
     return hashlib.sha256(f"{base}:{chunk}".encode()).hexdigest()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import stat
 from pathlib import Path
 
@@ -27,7 +28,10 @@ class KeyFileError(LedgerbridgeError):
 
     def __init__(self, detail: str, fix: str) -> None:
         super().__init__(
-            detail, 500, "key_file_unusable", "Secret key file unusable",
+            detail,
+            500,
+            "key_file_unusable",
+            "Secret key file unusable",
             [FieldError("secret_key_file", fix)],
         )
 
@@ -54,24 +58,26 @@ def ensure_private_dir(directory: Path) -> None:
 
 
 def _create_key_file(path: Path) -> None:
+    """Write the key to a private temporary file, then publish it with ``os.link``, which
+    fails when the name exists: the key file never exists half-written, so two processes
+    starting at once both read the one key that was published first."""
     ensure_private_dir(path.parent)
     key = Fernet.generate_key()
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     try:
-        # O_EXCL: if two processes start at once, exactly one writes and both read that key.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-    except FileExistsError:
-        return
-    try:
-        if _CHECK_MODES:
-            os.fchmod(fd, FILE_MODE)  # the umask may have removed bits, never added any
-        os.write(fd, key + b"\n")
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
+        try:
+            if _CHECK_MODES:
+                os.fchmod(fd, FILE_MODE)  # the umask may have removed bits, never added any
+            os.write(fd, key + b"\n")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        with contextlib.suppress(FileExistsError):
+            os.link(draft, path)
+    finally:
         with contextlib.suppress(OSError):
-            path.unlink()
-        raise
-    os.close(fd)
+            draft.unlink()
 
 
 def _read_key_file(path: Path) -> bytes:

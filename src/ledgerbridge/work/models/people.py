@@ -32,6 +32,14 @@ class Member(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     start_date: Mapped[date | None] = mapped_column(Date)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     user_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("users.id", ondelete="SET NULL"))
+    # Personal details Xero Payroll requires of an employee (kept so auto-sync can send one).
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    address_line1: Mapped[str | None] = mapped_column(String(500))
+    address_line2: Mapped[str | None] = mapped_column(String(500))
+    city: Mapped[str | None] = mapped_column(String(255))
+    region: Mapped[str | None] = mapped_column(String(255))
+    postal_code: Mapped[str | None] = mapped_column(String(50))
+    country: Mapped[str | None] = mapped_column(String(100))
 
 
 class WorkType(IdMixin, TimestampMixin, WorkspaceScoped, Base):

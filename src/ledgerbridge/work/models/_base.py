@@ -29,3 +29,16 @@ class WorkspaceScoped:
     @declared_attr
     def workspace_id(cls) -> Mapped[str]:
         return mapped_column(String(36), ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+
+
+class OrganisationOwned:
+    """A record that syncs belongs to one Xero organisation of the workspace: the one it
+    was pulled from, the one chosen when it was made, or (for records made before there
+    were several) the one "Migrate" assigned it to. None: not yet sent anywhere; it goes to
+    the default organisation when first sent (``sync.migrate``, ``sync.outbox``)."""
+
+    @declared_attr
+    def xero_connection_id(cls) -> Mapped[str | None]:
+        return mapped_column(
+            String(36), ForeignKey("xero_connections.id", ondelete="SET NULL"), index=True
+        )

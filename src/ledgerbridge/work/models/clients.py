@@ -6,10 +6,10 @@ from sqlalchemy import Boolean, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledgerbridge.db import Base, IdMixin, TimestampMixin
-from ledgerbridge.work.models._base import WorkspaceScoped
+from ledgerbridge.work.models._base import OrganisationOwned, WorkspaceScoped
 
 
-class Client(IdMixin, TimestampMixin, WorkspaceScoped, Base):
+class Client(IdMixin, TimestampMixin, WorkspaceScoped, OrganisationOwned, Base):
     """A customer, a supplier, or both (as a Xero contact can be)."""
 
     __tablename__ = "clients"

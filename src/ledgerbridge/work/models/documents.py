@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from ledgerbridge.db import Base, DecimalType, IdMixin, TimestampMixin
 from ledgerbridge.money import LineAmountType
-from ledgerbridge.work.models._base import WorkspaceScoped, enum_column
+from ledgerbridge.work.models._base import OrganisationOwned, WorkspaceScoped, enum_column
 
 
 class InvoiceKind(enum.StrEnum):
@@ -69,8 +69,8 @@ class LineColumns:
     tracking: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
 
-class DocumentColumns(WorkspaceScoped):
-    """The header columns every priced document shares."""
+class DocumentColumns(OrganisationOwned, WorkspaceScoped):
+    """The header columns every priced document shares (and the organisation it is in)."""
 
     number: Mapped[str | None] = mapped_column(String(255))
     reference: Mapped[str | None] = mapped_column(String(255))

@@ -8,10 +8,10 @@ from sqlalchemy import Boolean, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledgerbridge.db import Base, DecimalType, IdMixin, TimestampMixin
-from ledgerbridge.work.models._base import WorkspaceScoped
+from ledgerbridge.work.models._base import OrganisationOwned, WorkspaceScoped
 
 
-class Item(IdMixin, TimestampMixin, WorkspaceScoped, Base):
+class Item(IdMixin, TimestampMixin, WorkspaceScoped, OrganisationOwned, Base):
     __tablename__ = "items"
     __table_args__ = (UniqueConstraint("workspace_id", "code"),)
 

@@ -9,10 +9,10 @@ from sqlalchemy import Date, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledgerbridge.db import Base, DecimalType, IdMixin, TimestampMixin
-from ledgerbridge.work.models._base import WorkspaceScoped
+from ledgerbridge.work.models._base import OrganisationOwned, WorkspaceScoped
 
 
-class Payment(IdMixin, TimestampMixin, WorkspaceScoped, Base):
+class Payment(IdMixin, TimestampMixin, WorkspaceScoped, OrganisationOwned, Base):
     __tablename__ = "payments"
 
     invoice_id: Mapped[str] = mapped_column(

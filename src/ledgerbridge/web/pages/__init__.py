@@ -4,6 +4,7 @@
 - ``integrations``: the Xero tile, Connect and its OAuth callback, organisations,
   Force sync, default organisation, Disconnect (with a confirmation step)
 - ``sync_log``: runs, what is waiting, failed records with Retry, CSV export
+- ``xero_members``: an organisation's Members (import to Xero) and Xero contacts (invite) tabs
 
 ``install(app)`` mounts the static files, includes the pages and answers the pages' own
 exceptions: a page that needs a sign-in redirects to it, a form without a valid CSRF token
@@ -16,7 +17,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from ledgerbridge.web.pages import auth, integrations, sync_log
+from ledgerbridge.web.pages import auth, integrations, sync_log, xero_members
 from ledgerbridge.web.pages._common import STATIC_DIR, SignInRequired, render, sign_in_url
 from ledgerbridge.web.pages._security import CsrfRefused
 
@@ -24,6 +25,7 @@ router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
 router.include_router(integrations.router)
 router.include_router(sync_log.router)
+router.include_router(xero_members.router)
 
 
 async def _sign_in_required(_request: Request, exc: Exception) -> Response:

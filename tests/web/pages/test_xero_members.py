@@ -1,0 +1,249 @@
+"""The Members and Xero contacts tabs against the sandbox: members ticked on the page arrive
+in Xero (a contractor as a supplier contact, an employee as a Payroll AU employee built from
+the member's stored details), once; a member missing what Xero requires is named and nothing
+is sent; contacts are invited in as members once; the auto-sync switches; roles and
+workspaces."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import date
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from ledgerbridge.db import Database
+from ledgerbridge.sync.models import MemberExport, SyncSettings
+from ledgerbridge.work.models import Member, MemberKind
+from ledgerbridge.xero.services import XeroServices
+from tests.factories import Seeded, seed_workspace
+from tests.payroll.conftest import *  # noqa: F403 - the payroll fixture: AU connected, payroll data imported
+from tests.payroll.conftest import Payroll
+from tests.sync.test_invoices import run_sync
+from tests.web.pages.conftest import csrf_of
+
+pytestmark = pytest.mark.anyio
+
+LIAM = "Liam O'Brien"
+
+
+def page(payroll: Payroll, tab: str = "members") -> str:
+    return f"/integrations/xero/{payroll.connection_id}/{tab}"
+
+
+def submit(client: TestClient, on: str, action: str, data: dict[str, Any], **kwargs: Any) -> Any:
+    """Post a form as the browser does: the token from the page it is on."""
+    token = csrf_of(client.get(on, **kwargs).text)
+    return client.post(action, data={**data, "csrf_token": token}, follow_redirects=False, **kwargs)
+
+
+def flash(client: TestClient, response: Any) -> str:
+    assert response.status_code == 303, response.text
+    shown = client.get(response.headers["location"]).text
+    found = re.search(r'data-flash="[a-z]+">([^<]*)<', shown)
+    assert found, shown
+    return html.unescape(found.group(1))
+
+
+def calendar_and_rate(payroll: Payroll) -> dict[str, str]:
+    ordinary = next(
+        r
+        for r in payroll.org.iter_records("EarningsRates")
+        if r.get("EarningsType") == "ORDINARYTIMEEARNINGS"
+    )
+    return {
+        "payroll_calendar_id": payroll.calendar("FORTNIGHTLY")["PayrollCalendarID"],
+        "ordinary_earnings_rate_id": ordinary["EarningsRateID"],
+    }
+
+
+def sandbox_contacts(payroll: Payroll, name: str) -> list[dict[str, Any]]:
+    return [c for c in payroll.org.iter_records("Contacts") if c.get("Name") == name]
+
+
+def sandbox_employees(payroll: Payroll, first: str, last: str) -> list[dict[str, Any]]:
+    return [
+        e
+        for e in payroll.org.iter_records("Employees")
+        if (e.get("FirstName"), e.get("LastName")) == (first, last)
+    ]
+
+
+def give_details(database: Database, member_id: str) -> None:
+    """What another page (the member's edit form) stores: date of birth and home address."""
+    with database.session() as session:
+        member = session.get(Member, member_id)
+        assert member is not None
+        member.date_of_birth = date(1990, 4, 2)
+        member.address_line1, member.city, member.region, member.postal_code = (
+            "12 Beach Road",
+            "Bondi",
+            "NSW",
+            "2026",
+        )
+
+
+async def test_a_contractor_ticked_on_the_page_becomes_one_supplier_contact_in_xero(
+    payroll: Payroll, seeded: Seeded, database: Database
+) -> None:
+    client = payroll.api
+    listed = client.get(page(payroll), params={"search": "liam"})
+    assert listed.status_code == 200
+    assert "Supplier contact (contractor)" in listed.text and "Not imported" in listed.text
+    assert sandbox_contacts(payroll, LIAM) == []
+
+    sent = submit(client, page(payroll), page(payroll) + "/import", {"member_id": seeded.contractor_id})
+    assert flash(client, sent) == f"{LIAM}: created in Xero."
+    (contact,) = sandbox_contacts(payroll, LIAM)
+    with database.session() as session:
+        export = session.scalars(
+            select(MemberExport).where(MemberExport.member_id == seeded.contractor_id)
+        ).one()
+        assert (export.status, export.xero_id) == ("sent", contact["ContactID"].lower())
+    shown = client.get(page(payroll), params={"search": "liam", "linked": "yes"}).text
+    assert "In Xero" in shown and 'value="' + seeded.contractor_id + '"' not in shown  # no checkbox any more
+
+    again = submit(client, page(payroll), page(payroll) + "/import", {"member_id": seeded.contractor_id})
+    assert "already in Xero (nothing sent)" in flash(client, again)
+    assert len(sandbox_contacts(payroll, LIAM)) == 1
+
+
+async def test_employees_go_to_payroll_from_their_stored_details_and_a_missing_one_is_named(
+    payroll: Payroll, seeded: Seeded, database: Database
+) -> None:
+    choice = calendar_and_rate(payroll)
+    give_details(database, seeded.employee_id)
+    noah = payroll.member("Noah Park", "noah@harbour.example.com")  # no date of birth, no address
+
+    refused = submit(
+        payroll.api,
+        page(payroll),
+        page(payroll) + "/import",
+        {"member_id": [seeded.employee_id, noah], **choice},
+    )
+    assert refused.status_code == 422
+    text = html.unescape(refused.text)
+    assert "Nothing was sent." in text
+    assert "Noah Park: Xero Payroll requires the employee's date of birth" in text
+    assert "Noah Park: Xero Payroll requires a home address" in text
+    assert "Mia Chen:" not in text
+    assert text.count(" checked") >= 2  # the selection is kept
+    assert (
+        sandbox_employees(payroll, "Mia", "Chen") == [] and sandbox_employees(payroll, "Noah", "Park") == []
+    )
+
+    sent = submit(
+        payroll.api, page(payroll), page(payroll) + "/import", {"member_id": seeded.employee_id, **choice}
+    )
+    assert flash(payroll.api, sent) == "Mia Chen: created in Xero."
+    (employee,) = sandbox_employees(payroll, "Mia", "Chen")
+    assert employee["DateOfBirth"] == date(1990, 4, 2)
+    assert employee["HomeAddress"]["AddressLine1"] == "12 Beach Road"
+    assert employee["PayrollCalendarID"].lower() == choice["payroll_calendar_id"].lower()
+    assert employee["OrdinaryEarningsRateID"].lower() == choice["ordinary_earnings_rate_id"].lower()
+
+    again = submit(
+        payroll.api, page(payroll), page(payroll) + "/import", {"member_id": seeded.employee_id, **choice}
+    )
+    assert "already in Xero" in flash(payroll.api, again)
+    assert len(sandbox_employees(payroll, "Mia", "Chen")) == 1
+
+
+async def test_no_calendar_chosen_and_no_default_is_named_beside_the_select(
+    payroll: Payroll, seeded: Seeded, database: Database
+) -> None:
+    give_details(database, seeded.employee_id)
+    refused = submit(payroll.api, page(payroll), page(payroll) + "/import", {"member_id": seeded.employee_id})
+    assert refused.status_code == 422
+    assert "Payroll calendar: choose a payroll calendar" in html.unescape(refused.text)
+    assert sandbox_employees(payroll, "Mia", "Chen") == []
+
+
+async def test_auto_sync_of_new_members_is_switched_with_its_defaults(
+    payroll: Payroll, database: Database
+) -> None:
+    choice = calendar_and_rate(payroll)
+    switched = submit(
+        payroll.api,
+        page(payroll),
+        page(payroll) + "/auto-sync",
+        {
+            "auto_sync_new_members": "on",
+            "default_payroll_calendar_id": choice["payroll_calendar_id"],
+            "default_earnings_rate_id": choice["ordinary_earnings_rate_id"],
+        },
+    )
+    assert flash(payroll.api, switched) == "Auto-sync of new members is on: new members go to Xero."
+    with database.session() as session:
+        settings = session.scalars(select(SyncSettings)).one()
+        assert settings.auto_sync_new_members
+        assert settings.default_payroll_calendar_id == choice["payroll_calendar_id"]
+    bad = submit(
+        payroll.api,
+        page(payroll),
+        page(payroll) + "/auto-sync",
+        {"auto_sync_new_members": "on", "default_payroll_calendar_id": "not-a-calendar"},
+    )
+    assert "default_payroll_calendar_id" in flash(payroll.api, bad)
+    off = submit(payroll.api, page(payroll), page(payroll) + "/auto-sync", {})
+    assert flash(payroll.api, off) == "Auto-sync of new members is off."
+
+
+async def test_xero_contacts_are_invited_as_members_once(
+    payroll: Payroll, xero_services: XeroServices, database: Database
+) -> None:
+    await run_sync(xero_services, database, record_types=["contact"])
+    contacts = page(payroll, "contacts")
+    listed = payroll.api.get(contacts, params={"search": "parramatta"}).text
+    found = re.search(r'name="contact_id" value="([^"]+)"', listed)
+    assert found and "Parramatta Print" in listed
+    contact_id = found.group(1)
+
+    invited = submit(payroll.api, contacts, contacts + "/invite", {"contact_id": contact_id})
+    assert flash(payroll.api, invited) == "Invited as members: Parramatta Print (contractor)."
+    with database.session() as session:
+        member = session.scalars(select(Member).where(Member.name == "Parramatta Print")).one()
+        assert member.kind is MemberKind.CONTRACTOR
+    now = payroll.api.get(contacts, params={"search": "parramatta"}).text
+    assert "Already a member" in now and f'value="{contact_id}"' not in now
+
+    twice = submit(payroll.api, contacts, contacts + "/invite", {"contact_id": contact_id})
+    assert twice.status_code == 422
+    assert "&#39;Parramatta Print&#39; is already a member" in twice.text
+    with database.session() as session:
+        assert len(session.scalars(select(Member).where(Member.name == "Parramatta Print")).all()) == 1
+
+    off = submit(payroll.api, contacts, contacts + "/auto-sync", {})
+    assert flash(payroll.api, off) == "Contacts auto-sync is off."
+    with database.session() as session:
+        assert session.scalars(select(SyncSettings)).one().auto_sync["contact"] is False
+
+
+async def test_members_are_refused_and_other_workspaces_see_nothing(
+    payroll: Payroll, seeded: Seeded, database: Database
+) -> None:
+    member = {"Authorization": f"Bearer {seeded.member_token}"}
+    assert payroll.api.get(page(payroll), headers=member).status_code == 200  # reading is for everyone
+    refused = submit(
+        payroll.api,
+        page(payroll),
+        page(payroll) + "/import",
+        {"member_id": seeded.contractor_id},
+        headers=member,
+    )
+    assert refused.status_code == 403
+    assert sandbox_contacts(payroll, LIAM) == []
+    contacts = page(payroll, "contacts")
+    assert (
+        submit(payroll.api, contacts, contacts + "/invite", {"contact_id": "x"}, headers=member).status_code
+        == 403
+    )
+
+    with database.session() as session:
+        other = seed_workspace(session, "Other Pty Ltd", slug="other")
+    outsider = {"Authorization": f"Bearer {other.owner_token}"}
+    assert payroll.api.get(page(payroll), headers=outsider).status_code == 404
+    assert payroll.api.get(contacts, headers=outsider).status_code == 404

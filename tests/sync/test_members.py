@@ -254,6 +254,10 @@ async def test_new_members_go_to_xero_on_their_own_when_the_organisation_says_so
 
     zoe = payroll.api.post("/api/v1/members", json={"name": "Zoe Park", "kind": "contractor"}).json()
     sam = payroll.api.post("/api/v1/members", json={"name": "Sam Lee", "kind": "employee"}).json()
+    ella = payroll.api.post(
+        "/api/v1/members",
+        json={"name": "Ella Stone", "kind": "employee", "date_of_birth": "1988-07-14", **ADDRESS},
+    ).json()
     assert (
         payroll.api.patch(f"/api/v1/members/{off.json()['id']}", json={"bill_rate": "100"}).status_code == 200
     )
@@ -262,8 +266,16 @@ async def test_new_members_go_to_xero_on_their_own_when_the_organisation_says_so
     with database.session() as session:
         exports = {e.member_id: e for e in session.scalars(select(MemberExport))}
     assert (exports[zoe["id"]].status, exports[zoe["id"]].xero_id) == ("sent", contact["ContactID"].lower())
-    # an employee needs a date of birth and an address, which a new member has not: named on it
-    assert exports[sam["id"]].status == "failed" and "date_of_birth" in (exports[sam["id"]].error or "")
+    # an employee needs a date of birth and an address: one without them fails, each named
+    assert exports[sam["id"]].status == "failed"
+    assert "member.date_of_birth" in (exports[sam["id"]].error or "")
+    assert "member.home_address.address_line1" in (exports[sam["id"]].error or "")
+    # one with them stored on the member arrives in Payroll AU with them
+    (theirs,) = [e for e in payroll.org.iter_records("Employees") if e.get("LastName") == "Stone"]
+    assert (exports[ella["id"]].status, exports[ella["id"]].xero_id) == ("sent", theirs["EmployeeID"].lower())
+    assert theirs["DateOfBirth"] == date(1988, 7, 14)
+    assert theirs["HomeAddress"]["AddressLine1"] == "12 Beach Road"
+    assert (theirs["HomeAddress"]["City"], theirs["HomeAddress"]["Region"]) == ("Bondi", "NSW")
     assert off.json()["id"] not in exports  # updating an older member does not send it
     assert not contacts_named(sandbox_state, au, "Noah Quiet")
 
@@ -341,3 +353,79 @@ async def test_a_send_cut_short_after_xero_answered_replays_instead_of_duplicati
     assert len(list(payroll.org.iter_records("Employees"))) == employees
     with database.session() as session:
         assert session.scalars(select(MemberExport)).one().attempts == 1
+
+
+async def test_an_employee_s_stored_details_are_sent_and_the_request_overrides_them(
+    payroll: Payroll, seeded: Seeded
+) -> None:
+    stored = {"date_of_birth": "1991-03-09", **ADDRESS, "address_line2": "Unit 4"}
+    assert payroll.api.patch(f"/api/v1/members/{seeded.employee_id}", json=stored).status_code == 200
+    (outcome,) = import_members(payroll.api, {"member_id": seeded.employee_id}, **employee_choice(payroll))
+    assert outcome["outcome"] == "created", outcome
+    theirs = next(
+        e for e in payroll.org.iter_records("Employees") if e["EmployeeID"].lower() == outcome["xero_id"]
+    )
+    assert theirs["DateOfBirth"] == date(1991, 3, 9)
+    assert theirs["HomeAddress"] == {
+        "AddressLine1": "12 Beach Road",
+        "AddressLine2": "Unit 4",
+        "City": "Bondi",
+        "Region": "NSW",
+        "PostalCode": "2026",
+    }
+
+    # a new employee with details on file, but the request gives its own: the request wins,
+    # and its address replaces the stored one whole (no stored second line mixed in)
+    ava = payroll.api.post(
+        "/api/v1/members", json={"name": "Ava Brooks", "kind": "employee", **stored}
+    ).json()
+    given = {"address_line1": "3 Ocean Street", "city": "Cronulla", "region": "NSW", "postal_code": "2230"}
+    (other,) = import_members(
+        payroll.api,
+        {"member_id": ava["id"], "date_of_birth": "1985-12-01", "home_address": given},
+        **employee_choice(payroll),
+    )
+    assert other["outcome"] == "created", other
+    theirs = next(
+        e for e in payroll.org.iter_records("Employees") if e["EmployeeID"].lower() == other["xero_id"]
+    )
+    assert theirs["DateOfBirth"] == date(1985, 12, 1)
+    assert theirs["HomeAddress"] == {
+        "AddressLine1": "3 Ocean Street",
+        "City": "Cronulla",
+        "Region": "NSW",
+        "PostalCode": "2230",
+    }
+
+
+def test_members_hold_personal_details_checked_on_the_way_in(owner: TestClient) -> None:
+    created = owner.post(
+        "/api/v1/members",
+        json={"name": "Ruby Hart", "date_of_birth": "1994-05-30", **ADDRESS, "country": "Australia"},
+    )
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert (body["date_of_birth"], body["address_line1"], body["city"]) == (
+        "1994-05-30",
+        "12 Beach Road",
+        "Bondi",
+    )
+    assert (body["region"], body["postal_code"], body["country"]) == ("NSW", "2026", "Australia")
+    read = owner.get(f"/api/v1/members/{body['id']}").json()
+    assert read["date_of_birth"] == "1994-05-30" and read["address_line2"] is None
+
+    for value, words in (("2999-01-01", "in the past"), ("1850-02-03", "1900")):
+        refused = owner.patch(f"/api/v1/members/{body['id']}", json={"date_of_birth": value})
+        assert refused.status_code == 422, refused.text
+        (error,) = refused.json()["errors"]
+        assert error["field"] == "date_of_birth" and words in error["message"]
+
+    orphan = owner.post("/api/v1/members", json={"name": "Leo Grant", "city": "Bondi"})
+    assert orphan.status_code == 422 and orphan.json()["errors"][0]["field"] == "address_line1"
+    # clearing the address clears it whole; the stored date stays
+    cleared = owner.patch(
+        f"/api/v1/members/{body['id']}",
+        json={"address_line1": None, "city": None, "region": None, "postal_code": None, "country": None},
+    )
+    assert cleared.status_code == 200, cleared.text
+    assert cleared.json()["address_line1"] is None and cleared.json()["date_of_birth"] == "1994-05-30"

@@ -11,8 +11,9 @@
 - an *employee* becomes a Payroll AU employee (``POST /Employees``, a bare array): first and
   last name split from the member's name (or given), ``Email``, ``StartDate``, the payroll
   calendar and ordinary earnings rate chosen (else the organisation's defaults), and what
-  Xero requires that members do not hold: ``DateOfBirth`` and a ``HomeAddress`` with its
-  first line (XERO_API_NOTES 5.2). The employee is then mapped to the member in
+  Xero requires: ``DateOfBirth`` and a ``HomeAddress`` with its first line (XERO_API_NOTES
+  5.2), as given in the request, else as stored on the member (a home address given in the
+  request replaces the stored one whole). The employee is then mapped to the member in
   ``payroll_mappings`` and kept as a reference row, so timesheets work at once. A member
   already mapped to an employee is linked to it, not created again.
 
@@ -25,8 +26,9 @@ nothing.
 
 **Auto-sync.** With the organisation's ``auto_sync_new_members`` on, creating a member
 queues the ``members.to_xero`` job for the default organisation, which imports it with the
-organisation's default payroll calendar and earnings rate (an employee still needs a date
-of birth and address: that refusal lands on the member's export row, named).
+organisation's default payroll calendar and earnings rate, and the date of birth and home
+address stored on the member (an employee without them is refused on the member's export
+row, each missing field named).
 
 **In.** Contacts synced to clients can be invited as members (a supplier as a contractor),
 each contact once: the new member is linked to the contact.
@@ -36,7 +38,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -99,12 +101,14 @@ SENDING, SENT, FAILED = "sending", "sent", "failed"
 
 @dataclass(frozen=True)
 class EmployeeDetails:
-    """What Payroll AU needs of an employee that a member does not hold (or overrides)."""
+    """What Payroll AU needs of an employee, as a request gives it: each value given here
+    overrides what the member holds (``with_stored`` fills in the rest from the member)."""
 
     first_name: str | None = None
     last_name: str | None = None
     date_of_birth: date | None = None
     address_line1: str | None = None
+    address_line2: str | None = None
     city: str | None = None
     region: str | None = None
     postal_code: str | None = None
@@ -112,6 +116,23 @@ class EmployeeDetails:
     start_date: date | None = None
     payroll_calendar_id: str | None = None
     ordinary_earnings_rate_id: str | None = None
+
+    def with_stored(self, member: Member) -> EmployeeDetails:
+        """These details over what the member holds: a date of birth given here wins, and
+        a home address given here (its first line) replaces the stored one whole, so the
+        lines of two addresses are never mixed."""
+        given_address = bool((self.address_line1 or "").strip())
+        source: EmployeeDetails | Member = self if given_address else member
+        return replace(
+            self,
+            date_of_birth=self.date_of_birth or member.date_of_birth,
+            address_line1=source.address_line1,
+            address_line2=source.address_line2,
+            city=source.city,
+            region=source.region,
+            postal_code=source.postal_code,
+            country=source.country,
+        )
 
 
 @dataclass(frozen=True)
@@ -315,18 +336,24 @@ def _employee_payload(
     rates: set[str],
 ) -> tuple[dict[str, Any], list[FieldError]]:
     errors: list[FieldError] = []
+    details = details.with_stored(member)
     first, last = split_name(member.name)
     first, last = details.first_name or first, details.last_name or last
     if not last:
         errors.append(FieldError(f"{where}.last_name", f"'{member.name}' has one name; give the last name"))
     if details.date_of_birth is None:
         errors.append(
-            FieldError(f"{where}.date_of_birth", "Xero Payroll requires the employee's date of birth")
+            FieldError(
+                f"{where}.date_of_birth",
+                "Xero Payroll requires the employee's date of birth: give it here or store it on the member",
+            )
         )
     if not (details.address_line1 or "").strip():
         errors.append(
             FieldError(
-                f"{where}.home_address.address_line1", "Xero Payroll requires a home address (its first line)"
+                f"{where}.home_address.address_line1",
+                "Xero Payroll requires a home address (its first line): "
+                "give it here or store it on the member",
             )
         )
     calendar = details.payroll_calendar_id or (defaults.default_payroll_calendar_id if defaults else None)
@@ -357,6 +384,7 @@ def _employee_payload(
         payload["DateOfBirth"] = details.date_of_birth.isoformat()
     address = {
         "AddressLine1": details.address_line1,
+        "AddressLine2": details.address_line2,
         "City": details.city,
         "Region": details.region,
         "PostalCode": details.postal_code,

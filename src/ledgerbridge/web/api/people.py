@@ -3,16 +3,39 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import AfterValidator, Field, StringConstraints
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
+from ledgerbridge.errors import invalid
 from ledgerbridge.sync.members import new_member_hook
 from ledgerbridge.web.api.crud import Input, ListQuery, Output, Resource
 from ledgerbridge.web.api.types import Email, Name, Rate
 from ledgerbridge.work.auth import Actor
 from ledgerbridge.work.models import Member, MemberKind, WorkType
+
+OLDEST_BIRTH_YEAR = 1900
+
+
+def _born_in_the_past(value: date | None) -> date | None:
+    """A date of birth is a day before today, and not before 1900 (a typo, not a person)."""
+    if value is None:
+        return value
+    if value >= date.today():
+        raise ValueError("a date of birth must be in the past")
+    if value.year < OLDEST_BIRTH_YEAR:
+        raise ValueError(f"a date of birth before {OLDEST_BIRTH_YEAR} is not plausible; check the year")
+    return value
+
+
+BirthDate = Annotated[date, AfterValidator(_born_in_the_past)]
+AddressLine = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+Place = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+PostalCode = Annotated[str, StringConstraints(min_length=1, max_length=50)]
+Country = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+ADDRESS_PARTS = ("address_line2", "city", "region", "postal_code", "country")
 
 
 class MemberFields(Input):
@@ -22,6 +45,14 @@ class MemberFields(Input):
     bill_rate: Rate | None = None
     start_date: date | None = None
     active: bool = True
+    # Personal details Xero Payroll requires of an employee; kept so auto-sync can send one.
+    date_of_birth: BirthDate | None = Field(None, description="Required by Xero Payroll for an employee.")
+    address_line1: AddressLine | None = Field(None, description="Home address, first line (Xero Payroll).")
+    address_line2: AddressLine | None = None
+    city: Place | None = None
+    region: Place | None = Field(None, description="Xero Payroll AU: ACT, NSW, NT, QLD, SA, TAS, VIC, WA.")
+    postal_code: PostalCode | None = None
+    country: Country | None = None
 
 
 class MemberCreate(MemberFields):
@@ -41,6 +72,13 @@ class MemberRead(Output):
     bill_rate: Rate | None
     start_date: date | None
     active: bool
+    date_of_birth: date | None
+    address_line1: str | None
+    address_line2: str | None
+    city: str | None
+    region: str | None
+    postal_code: str | None
+    country: str | None
     created_at: datetime
     updated_at: datetime
 
@@ -58,6 +96,12 @@ def _apply(session: Session, actor: Actor, member: Member, values: dict[str, Any
         session.info.setdefault(_CREATED, []).append(member)
     for key, value in values.items():
         setattr(member, key, value)
+
+
+def _validate(session: Session, actor: Actor, member: Member) -> None:
+    """The rest of a home address only with its first line (Xero Payroll needs that line)."""
+    if not member.address_line1 and any(getattr(member, part) for part in ADDRESS_PARTS):
+        raise invalid("address_line1", "give the first line of the home address with the rest of it")
 
 
 def _after_write(session: Session, actor: Actor, member: Member) -> None:
@@ -79,6 +123,7 @@ members = Resource(
     retire=("active", False),
     managers_only=True,
     apply=_apply,
+    validate=_validate,
     after_write=_after_write,
 )
 

@@ -7,6 +7,8 @@
 - ``org_settings``, ``imports``, ``xero_app``: an organisation's settings and imports
   (with live progress), and the workspace's own Xero app
 - ``xero_members``: an organisation's Members (import to Xero) and Xero contacts (invite) tabs
+- ``timesheets``: the timesheet export wizard (organisation and period, mappings, preview,
+  send as draft or approved, the result and what was sent)
 
 ``install(app)`` mounts the static files, includes the pages and answers the pages' own
 exceptions: a page that needs a sign-in redirects to it, a form without a valid CSRF token
@@ -19,7 +21,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from ledgerbridge.web.pages import auth, integrations, sync_log, xero_members
+from ledgerbridge.web.pages import auth, integrations, sync_log, timesheets, xero_members
 from ledgerbridge.web.pages import imports as imports_pages
 from ledgerbridge.web.pages import org_settings as org_settings_pages
 from ledgerbridge.web.pages import xero_app as xero_app_pages
@@ -34,6 +36,7 @@ router.include_router(org_settings_pages.router)
 router.include_router(imports_pages.router)
 router.include_router(xero_app_pages.router)
 router.include_router(xero_members.router)
+router.include_router(timesheets.router)
 
 
 async def _sign_in_required(_request: Request, exc: Exception) -> Response:

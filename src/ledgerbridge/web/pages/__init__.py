@@ -9,6 +9,8 @@
 - ``xero_members``: an organisation's Members (import to Xero) and Xero contacts (invite) tabs
 - ``timesheets``: the timesheet export wizard (organisation and period, mappings, preview,
   send as draft or approved, the result and what was sent)
+- ``xero_projects``: an organisation's Project time tab (link or create projects and tasks,
+  members to project users, push approved time)
 
 ``install(app)`` mounts the static files, includes the pages and answers the pages' own
 exceptions: a page that needs a sign-in redirects to it, a form without a valid CSRF token
@@ -21,7 +23,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from ledgerbridge.web.pages import auth, integrations, sync_log, timesheets, xero_members
+from ledgerbridge.web.pages import auth, integrations, sync_log, timesheets, xero_members, xero_projects
 from ledgerbridge.web.pages import imports as imports_pages
 from ledgerbridge.web.pages import org_settings as org_settings_pages
 from ledgerbridge.web.pages import xero_app as xero_app_pages
@@ -37,6 +39,7 @@ router.include_router(imports_pages.router)
 router.include_router(xero_app_pages.router)
 router.include_router(xero_members.router)
 router.include_router(timesheets.router)
+router.include_router(xero_projects.router)
 
 
 async def _sign_in_required(_request: Request, exc: Exception) -> Response:

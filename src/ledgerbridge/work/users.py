@@ -29,10 +29,31 @@ def find_user(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
 
 
+def check_may_assign(by: Role | None, current: Role | None, role: Role | None) -> None:
+    """Owners manage everyone; an admin manages admins and members but never an owner:
+    it may not make anyone an owner, nor change or remove an owner. ``by`` None: the
+    CLI or a caller that checked already. ``role`` None: removing from the workspace."""
+    if by is None or by is Role.OWNER:
+        return
+    if role is Role.OWNER:
+        raise invalid("role", "only an owner may make someone an owner")
+    if current is Role.OWNER:
+        raise invalid("role", "only an owner may change or remove an owner")
+
+
 def add_to_workspace(
-    session: Session, workspace_id: str, email: str, name: str, role: Role, password: str | None
+    session: Session,
+    workspace_id: str,
+    email: str,
+    name: str,
+    role: Role,
+    password: str | None,
+    *,
+    by: Role | None = None,
 ) -> User:
-    """Create the user if new, then give them ``role`` in the workspace (once)."""
+    """Create the user if new, then give them ``role`` in the workspace (once). ``by``:
+    the adding user's role, held to ``check_may_assign``."""
+    check_may_assign(by, None, role)
     user = find_user(session, email)
     if user is None:
         user = User(
@@ -69,7 +90,7 @@ def workspace_users(session: Session, workspace_id: str) -> Sequence[tuple[User,
     return [(row[0], row[1]) for row in rows]
 
 
-def change_role(session: Session, workspace_id: str, user_id: str, role: Role) -> tuple[User, WorkspaceUser]:
+def _workspace_user(session: Session, workspace_id: str, user_id: str) -> tuple[User, WorkspaceUser]:
     link = session.scalar(
         select(WorkspaceUser).where(
             WorkspaceUser.workspace_id == workspace_id, WorkspaceUser.user_id == user_id
@@ -78,17 +99,71 @@ def change_role(session: Session, workspace_id: str, user_id: str, role: Role) -
     user = session.get(User, user_id)
     if link is None or user is None:
         raise NotFound(f"No user with id '{user_id}' in this workspace.")
-    if link.role is Role.OWNER and role is not Role.OWNER:
-        owners = session.scalar(
-            select(func.count()).where(
-                WorkspaceUser.workspace_id == workspace_id, WorkspaceUser.role == Role.OWNER
-            )
+    return user, link
+
+
+def _keep_an_owner(session: Session, workspace_id: str, link: WorkspaceUser, what: str) -> None:
+    """A workspace always has an owner: the last one can be neither demoted nor removed."""
+    if link.role is not Role.OWNER:
+        return
+    owners = session.scalar(
+        select(func.count()).where(
+            WorkspaceUser.workspace_id == workspace_id, WorkspaceUser.role == Role.OWNER
         )
-        if (owners or 0) <= 1:
-            raise invalid("role", "a workspace needs at least one owner; make someone else owner first")
+    )
+    if (owners or 0) <= 1:
+        raise invalid("role", f"a workspace needs at least one owner; make someone else owner before {what}")
+
+
+def change_role(
+    session: Session, workspace_id: str, user_id: str, role: Role, *, by: Role | None = None
+) -> tuple[User, WorkspaceUser]:
+    """Give a user another role here. ``by``: the changing user's role (``check_may_assign``)."""
+    user, link = _workspace_user(session, workspace_id, user_id)
+    check_may_assign(by, link.role, role)
+    if role is not Role.OWNER:
+        _keep_an_owner(session, workspace_id, link, "changing this one")
     link.role = role
     session.flush()
     return user, link
+
+
+def remove_from_workspace(
+    session: Session, workspace_id: str, user_id: str, *, by: Role | None = None
+) -> User:
+    """Take a user out of this workspace (the account stays, for their other workspaces);
+    their sign-ins in this workspace end at once."""
+    user, link = _workspace_user(session, workspace_id, user_id)
+    check_may_assign(by, link.role, None)
+    _keep_an_owner(session, workspace_id, link, "removing this one")
+    session.delete(link)
+    session.execute(
+        delete(WebSession).where(WebSession.user_id == user_id, WebSession.workspace_id == workspace_id)
+    )
+    session.flush()
+    return user
+
+
+def user_workspaces(session: Session, user_id: str) -> Sequence[tuple[Workspace, Role]]:
+    """Every workspace the user belongs to, with their role there, by name."""
+    rows = session.execute(
+        select(Workspace, WorkspaceUser.role)
+        .join(WorkspaceUser, WorkspaceUser.workspace_id == Workspace.id)
+        .where(WorkspaceUser.user_id == user_id)
+        .order_by(Workspace.name, Workspace.id)
+    ).all()
+    return [(row[0], row[1]) for row in rows]
+
+
+def switch_web_session(session: Session, token: str, workspace_id: str) -> WorkspaceUser:
+    """Move a browser's sign-in to another workspace, only one its user belongs to."""
+    web_session = session.scalar(select(WebSession).where(WebSession.token_hash == hash_token(token)))
+    if web_session is None or web_session.expires_at <= utcnow():
+        raise NotAuthenticated("Your sign-in has expired. Sign in again.")
+    link = membership(session, web_session.user_id, workspace_id)
+    web_session.workspace_id = link.workspace_id
+    session.flush()
+    return link
 
 
 def set_password(session: Session, user: User, password: str) -> None:

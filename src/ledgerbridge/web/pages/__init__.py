@@ -4,6 +4,7 @@
 - ``integrations``: the Xero tile, Connect and its OAuth callback, organisations,
   Force sync, default organisation, Disconnect (with a confirmation step)
 - ``sync_log``: runs, what is waiting, failed records with Retry, CSV export
+- ``time``: a member's week (grid and entries), add/edit/delete, the timer, Approve week
 - ``conflicts``, ``users``, ``workspaces``: the conflicts list; users and roles; the workspace switch
 - ``org_settings``, ``imports``, ``xero_app``: an organisation's settings and imports
   (with live progress), and the workspace's own Xero app
@@ -29,6 +30,7 @@ from ledgerbridge.web.pages import imports as imports_pages
 from ledgerbridge.web.pages import org_settings as org_settings_pages
 from ledgerbridge.web.pages import xero_app as xero_app_pages
 from ledgerbridge.web.pages import conflicts, users, workspaces
+from ledgerbridge.web.pages import time as time_pages
 from ledgerbridge.web.pages._common import STATIC_DIR, SignInRequired, render, sign_in_url
 from ledgerbridge.web.pages._security import CsrfRefused
 
@@ -37,6 +39,7 @@ router.include_router(auth.router)
 router.include_router(integrations.router)
 router.include_router(conflicts.router)  # before sync_log: a more specific path
 router.include_router(sync_log.router)
+router.include_router(time_pages.router)
 router.include_router(users.router)
 router.include_router(workspaces.router)
 router.include_router(org_settings_pages.router)

@@ -21,7 +21,9 @@ from tests.xero.conftest import give_consent, run_jobs  # noqa: F401 - fixture
 AU, NZ = "Demo Company (AU)", "Demo Company (NZ)"
 
 
-def connect(page: TestClient, xero_browser: TestClient, database: Database, pick: list[str]) -> dict[str, str]:
+def connect(
+    page: TestClient, xero_browser: TestClient, database: Database, pick: list[str]
+) -> dict[str, str]:
     """Connect organisations through the Integrations page; their ids by name."""
     started = post_form(page, "/integrations", "/integrations/xero/connect")
     assert started.status_code == 303, started.text
@@ -60,7 +62,9 @@ def _form(page: TestClient, url: str, **changes: str) -> dict[str, str]:
 
 def _stored(database: Database, connection_id: str) -> SyncSettings:
     with database.session() as session:
-        settings = session.scalars(select(SyncSettings).where(SyncSettings.connection_id == connection_id)).one()
+        settings = session.scalars(
+            select(SyncSettings).where(SyncSettings.connection_id == connection_id)
+        ).one()
         session.expunge(settings)
         return settings
 
@@ -73,6 +77,10 @@ def test_settings_offer_this_organisations_imports_and_save(
     run_jobs: Callable[[], int],
 ) -> None:
     ids = connect(owner_page, xero_browser, database, [AU, NZ])
+    integrations = owner_page.get("/integrations").text
+    assert f'href="/integrations/xero/{ids[NZ]}/settings"' in integrations
+    assert f'href="/integrations/xero/{ids[NZ]}/imports"' in integrations
+    assert 'href="/settings/xero-app"' in integrations
     url = f"/integrations/xero/{ids[AU]}/settings"
     before = owner_page.get(url)
     assert before.status_code == 200
@@ -165,11 +173,17 @@ def test_bad_values_are_named_beside_their_fields_and_kept(
     assert 'value="-3"' in text and 'value="2000"' in text  # what was typed is kept
     assert '<option value="999" selected>' in text
     stored = _stored(database, ids[AU])
-    assert (stored.revenue_account_code, stored.due_date_offset_days, stored.interval_minutes) == (None, 14, 60)
+    assert (stored.revenue_account_code, stored.due_date_offset_days, stored.interval_minutes) == (
+        None,
+        14,
+        60,
+    )
 
     # An account of another organisation is unknown here too; a word is not a number.
     nz_url = f"/integrations/xero/{ids[NZ]}/settings"
-    other = owner_page.post(nz_url, data=_form(owner_page, nz_url, revenue_account_code="200", interval_minutes="x"))
+    other = owner_page.post(
+        nz_url, data=_form(owner_page, nz_url, revenue_account_code="200", interval_minutes="x")
+    )
     assert other.status_code == 422
     assert f"Revenue account: &#39;200&#39; was not imported from {NZ}." in other.text
     assert "Auto-sync interval: enter a whole number of minutes" in other.text
@@ -206,4 +220,3 @@ def test_members_are_refused_and_other_workspaces_get_404(
     assert "No Xero organisation with id" in missing.text
     other_token = csrf_of(service.get("/integrations").text)
     assert service.post(url, data={"csrf_token": other_token, "interval_minutes": "5"}).status_code == 404
-

@@ -331,9 +331,17 @@ def demo(
     sandbox_port: Annotated[
         int, typer.Option(min=0, max=65535, help="Port of the built-in sandbox Xero; 0 runs none.")
     ] = 8787,
+    tour: Annotated[
+        bool,
+        typer.Option(
+            "--tour",
+            help="Connect the demo to the sandbox Xero and run every flow, printing what arrived in Xero.",
+        ),
+    ] = False,
 ) -> None:
     """Build a demo workspace (a Sydney agency with a month of work) and serve it, with the
-    built-in sandbox Xero beside it so Connect works with no Xero account."""
+    built-in sandbox Xero beside it so Connect works with no Xero account. With --tour, the
+    demo is connected and each flow runs first (exit status 1 if one failed)."""
     settings = _settings()
     load_or_create_key(settings.resolved_secret_key_file)
     upgrade(settings.resolved_database_url)
@@ -350,15 +358,43 @@ def demo(
                 "xero_webhook_key": SecretStr(DEMO_APP_WEBHOOK_KEY),
             }
         )
+    if tour and (not sandbox_url or settings.xero_sandbox_url != sandbox_url):
+        raise invalid(
+            "tour",
+            "the tour runs against the built-in sandbox Xero: give --sandbox-port a port (not 0) "
+            "and leave LEDGERBRIDGE_XERO_SANDBOX_URL unset",
+        )
     with _database(settings) as database, database.session() as session:
         summary = build_demo(session, reset=reset)
     _print_demo(summary, url, settings)
     if sandbox_url:
         console.print(f"\n  Sandbox Xero: {sandbox_url}/")
         console.print(f"  On its sign-in page use {DEMO_EMAIL} / {DEMO_PASSWORD}")
+    sandbox = _demo_sandbox(settings, sandbox_url) if sandbox_url and (serve_app or tour) else None
+    toured = _demo_tour(settings, sandbox, summary.workspace_id) if tour else True
     if serve_app:
-        sandbox = _demo_sandbox(settings, sandbox_url) if sandbox_url else None
         _run_server(settings, host, port, sandbox=(sandbox, sandbox_port) if sandbox else None)
+    if not toured:
+        raise typer.Exit(1)
+
+
+def _demo_tour(settings: Settings, sandbox: Any, workspace_id: str) -> bool:
+    """Run the tour (``sync.demo_tour``) against the sandbox the demo serves; whether every
+    flow succeeded."""
+    from ledgerbridge.logging import configure_logging
+    from ledgerbridge.sync.demo_tour import run_tour
+
+    configure_logging(settings.log_level, settings.log_json)
+    registry.load_handlers()  # so Send via Xero plans the organisation's invoice-sending job
+    console.print()
+    with _database(settings) as database:
+        result = asyncio.run(run_tour(settings, database, sandbox, workspace_id, console))
+    if result.ok:
+        console.print("\n[green]Tour finished:[/] every flow reached Xero. Sign in to see the results.")
+    else:
+        failed = ", ".join(f"{flow.number}. {flow.title}" for flow in result.flows if not flow.ok)
+        errors.print(f"\n[red]Tour finished with failures:[/] {escape(failed or 'connecting')}")
+    return result.ok
 
 
 def _demo_sandbox(settings: Settings, sandbox_url: str) -> Any:

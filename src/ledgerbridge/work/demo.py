@@ -102,6 +102,8 @@ class MemberSpec:
     started: str
     work: tuple[tuple[str, str, int], ...]  # (project, task, weight) they book time to
     weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)
+    born: str | None = None  # employees: Xero Payroll requires a date of birth ...
+    home: tuple[str, str, str, str] | None = None  # ... and a home address (street, suburb, state, postcode)
 
     @property
     def email(self) -> str:
@@ -165,19 +167,24 @@ PROJECTS = (
 MEMBERS = (
     MemberSpec("Olivia Nguyen", MemberKind.EMPLOYEE, "62", "185", "2021-02-01", (
         ("Online store rebuild", "Development", 6), ("Wine club e-commerce", "Development", 3),
-        (INTERNAL, "Admin", 1))),
+        (INTERNAL, "Admin", 1)),
+        born="1990-05-14", home=("27 Addison Road", "Marrickville", "NSW", "2204")),
     MemberSpec("Jack Thompson", MemberKind.EMPLOYEE, "55", "165", "2022-07-18", (
         ("Booking app", "Development", 6), ("Online store rebuild", "Testing", 2),
-        (INTERNAL, "Training", 1))),
+        (INTERNAL, "Training", 1)),
+        born="1996-11-02", home=("Unit 5, 18 Bay Street", "Glebe", "NSW", "2037")),
     MemberSpec("Charlotte Walker", MemberKind.EMPLOYEE, "50", "150", "2020-09-07", (
         ("Online store rebuild", "Design", 4), ("Booking app", "Design", 3),
-        ("Brand refresh", "Visual identity", 3), (INTERNAL, "Admin", 1))),
+        ("Brand refresh", "Visual identity", 3), (INTERNAL, "Admin", 1)),
+        born="1987-02-21", home=("9 Gladstone Street", "Leichhardt", "NSW", "2040")),
     MemberSpec("Noah Patel", MemberKind.EMPLOYEE, "42", "135", "2024-01-22", (
         ("Intranet refresh", "Content migration", 4), ("Intranet refresh", "Development", 4),
-        (INTERNAL, "Training", 1))),
+        (INTERNAL, "Training", 1)),
+        born="2000-08-30", home=("41 Church Street", "Parramatta", "NSW", "2150")),
     MemberSpec("Isla Robinson", MemberKind.EMPLOYEE, "58", "170", "2019-11-04", (
         ("Online store rebuild", "Project management", 3), ("Booking app", "Project management", 3),
-        (INTERNAL, "Sales & proposals", 2), (INTERNAL, "Admin", 1))),
+        (INTERNAL, "Sales & proposals", 2), (INTERNAL, "Admin", 1)),
+        born="1984-09-17", home=("3 Wycombe Road", "Neutral Bay", "NSW", "2089")),
     MemberSpec("Lachlan Murphy", MemberKind.CONTRACTOR, "95", "190", "2025-03-10", (
         ("Wine club e-commerce", "Development", 5), ("Intranet refresh", "Development", 3))),
     MemberSpec("Priya Sharma", MemberKind.CONTRACTOR, "85", "175", "2025-06-02", (
@@ -279,6 +286,8 @@ def build_demo(
     created = existing is None
     workspace = _build(session, today or demo_today(), random.Random(seed)) if created else existing
     assert workspace is not None
+    if not created:
+        fill_personal_details(session, workspace.id)
     owner = users.find_user(session, DEMO_EMAIL)
     assert owner is not None
     token = _replace_demo_token(session, workspace.id, owner.id)
@@ -427,6 +436,7 @@ def _add_members(session: Session, cast: _Cast) -> None:
             cost_rate=Decimal(spec.cost_rate), bill_rate=Decimal(spec.bill_rate),
             start_date=date.fromisoformat(spec.started),
         )
+        _personal_details(member, spec)
         if spec.name == ADMIN_MEMBER:
             member.user_id = users.add_to_workspace(
                 session, cast.workspace_id, spec.email, spec.name, Role.ADMIN, None
@@ -434,6 +444,30 @@ def _add_members(session: Session, cast: _Cast) -> None:
         cast.members[spec.name] = member
     session.add_all(cast.members.values())
     session.flush()
+
+
+def _personal_details(member: Member, spec: MemberSpec) -> None:
+    """An employee's date of birth and home address, as Xero Payroll requires of them."""
+    if spec.born is not None:
+        member.date_of_birth = date.fromisoformat(spec.born)
+    if spec.home is not None:
+        member.address_line1, member.city, member.region, member.postal_code = spec.home
+        member.country = "AU"
+
+
+def fill_personal_details(session: Session, workspace_id: str) -> int:
+    """Give the demo's employees their personal details where they have none (a demo
+    workspace built before members held them); how many members were filled in."""
+    specs = {spec.name: spec for spec in MEMBERS if spec.born is not None}
+    filled = 0
+    for member in session.scalars(select(Member).where(
+        Member.workspace_id == workspace_id, Member.name.in_(specs), Member.date_of_birth.is_(None),
+        Member.address_line1.is_(None),
+    )):
+        _personal_details(member, specs[member.name])
+        filled += 1
+    session.flush()
+    return filled
 
 
 def _add_items(session: Session, cast: _Cast) -> None:
@@ -575,16 +609,19 @@ class _DraftLine:
 def _add_invoices(session: Session, cast: _Cast, today: date) -> None:
     """Three sales invoices (paid, approved, draft), a contractor's bill and a hosting bill.
 
+    The agency's invoice numbers are in the 480s, clear of the numbers Xero's demo company
+    uses (INV-0001 on), so the tour can send them to the sandbox without a clash.
+
     Invoices are built from approved billable hours by ``invoicing``; each hour is charged
     to a client once (``invoice_line_id``) and a contractor's hour is paid once (``bill_line_id``).
     """
     first, _ = demo_window(today)
     fortnight, three_weeks = first + timedelta(days=11), first + timedelta(days=18)
-    paid = _sales_invoice(session, cast, "INV-0001", "Online store rebuild",
+    paid = _sales_invoice(session, cast, "INV-0481", "Online store rebuild",
                           (first, fortnight), fortnight, InvoiceStatus.PAID)
-    _sales_invoice(session, cast, "INV-0002", "Booking app",
+    _sales_invoice(session, cast, "INV-0482", "Booking app",
                    (first, three_weeks), three_weeks, InvoiceStatus.APPROVED)
-    _sales_invoice(session, cast, "INV-0003", "Brand refresh",
+    _sales_invoice(session, cast, "INV-0483", "Brand refresh",
                    (first, three_weeks), today, InvoiceStatus.DRAFT)
     _contractor_bill(session, cast, (first, three_weeks), three_weeks)
     _hosting_bill(session, cast, first + timedelta(days=2))
@@ -719,6 +756,7 @@ __all__ = [
     "demo_counts",
     "demo_today",
     "demo_window",
+    "fill_personal_details",
     "find_demo_workspace",
     "is_valid_abn",
 ]

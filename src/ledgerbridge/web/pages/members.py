@@ -120,6 +120,19 @@ def validated(
         return None
 
 
+def check_lengths(
+    model: type[Any], data: Mapping[str, Any], labels: Mapping[str, str], errors: dict[str, str]
+) -> None:
+    """Text longer than its column holds is named here, not left to the database (which
+    on PostgreSQL refuses it with an error no one can read)."""
+    columns = model.__table__.columns
+    for name, value in data.items():
+        length = getattr(columns[name].type, "length", None) if name in columns else None
+        if isinstance(value, str) and length is not None and len(value) > length and name not in errors:
+            label = labels.get(name, name.replace("_", " ").capitalize())
+            errors[name] = f"{label}: use at most {length} characters."
+
+
 def refusal(exc: LedgerbridgeError, labels: Mapping[str, str]) -> dict[str, str]:
     """A domain error as messages beside the fields it names (else for the whole form)."""
     found: dict[str, str] = {}
@@ -486,6 +499,7 @@ def reactivate_member(member_id: str, request: Request, session: SessionDep) -> 
 __all__ = [
     "Form",
     "as_input",
+    "check_lengths",
     "form_text",
     "lookup",
     "member_input",

@@ -1,0 +1,282 @@
+"""The Clients page: customers and suppliers, searched and filtered in SQL, 50 a page;
+add, edit, archive and unarchive; and which Xero organisation each is a contact in
+(read-only: links are made by the sync).
+
+Writes go through the clients API's resource (``web.api.clients.clients``) and the shared
+CRUD writer, so the unique name, the field rules and the outbox row that carries the change
+to Xero are exactly the API's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledgerbridge.sync.models import OutboxEntry, OutboxStatus, RecordType, XeroLink
+from ledgerbridge.web.api.clients import ClientQuery, clients
+from ledgerbridge.web.api.crud import _filtered
+from ledgerbridge.web.deps import SessionDep
+from ledgerbridge.web.pages._common import page_actor, redirect, render
+from ledgerbridge.web.pages._security import require_csrf
+from ledgerbridge.web.pages.members import (
+    Form,
+    as_input,
+    check_lengths,
+    form_text,
+    lookup,
+    missing,
+    page_links,
+    refuse,
+    status_filter,
+    store,
+    validated,
+)
+from ledgerbridge.work.auth import Actor
+from ledgerbridge.work.models import Client
+from ledgerbridge.work.repository import paginate
+from ledgerbridge.xero.models import XeroConnection
+
+router = APIRouter(include_in_schema=False)
+CSRF = [Depends(require_csrf)]
+PAGE = "/clients"
+PAGE_SIZE = 50
+STATUSES = {"active": "Active", "archived": "Archived", "all": "Active and archived"}
+ROLES = {"customer": "Customers", "supplier": "Suppliers"}
+
+LABELS = {
+    "name": "Name",
+    "contact_number": "Contact number",
+    "first_name": "Contact person's first name",
+    "last_name": "Contact person's last name",
+    "email": "Email address",
+    "phone": "Phone",
+    "address_line1": "Address",
+    "city": "City or suburb",
+    "region": "State or region",
+    "postal_code": "Postcode",
+    "country": "Country",
+    "tax_number": "Tax number (ABN)",
+    "currency": "Currency",
+    "form": "Form",
+}
+CHECKBOXES = ("is_customer", "is_supplier", "archived")
+FIELDS = [name for name in LABELS if name != "form"] + list(CHECKBOXES)
+
+
+@dataclass(frozen=True)
+class XeroState:
+    """A client in Xero: the organisations it is a contact in, and changes not sent yet."""
+
+    linked: list[str] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+
+def xero_states(session: Session, workspace_id: str, client_ids: list[str]) -> dict[str, XeroState]:
+    """The page's clients' Xero state in two queries: a ``contact`` link per organisation,
+    and outbox rows still waiting (or refused) for them."""
+    states: dict[str, XeroState] = {}
+    if not client_ids:
+        return states
+    for client_id, tenant in session.execute(
+        select(XeroLink.local_id, XeroConnection.tenant_name)
+        .join(XeroConnection, XeroConnection.id == XeroLink.connection_id)
+        .where(
+            XeroLink.workspace_id == workspace_id,
+            XeroLink.record_type == RecordType.CONTACT,
+            XeroLink.local_id.in_(client_ids),
+        )
+        .order_by(XeroConnection.tenant_name)
+    ):
+        states.setdefault(client_id, XeroState()).linked.append(tenant)
+    for client_id, tenant, status, error in session.execute(
+        select(OutboxEntry.local_id, XeroConnection.tenant_name, OutboxEntry.status, OutboxEntry.last_error)
+        .join(XeroConnection, XeroConnection.id == OutboxEntry.connection_id)
+        .where(
+            OutboxEntry.workspace_id == workspace_id,
+            OutboxEntry.record_type == RecordType.CONTACT,
+            OutboxEntry.local_id.in_(client_ids),
+            OutboxEntry.status != OutboxStatus.SENT,
+        )
+        .order_by(XeroConnection.tenant_name)
+    ):
+        state = states.setdefault(client_id, XeroState())
+        if status is OutboxStatus.FAILED:
+            state.failed.append((tenant, error or "Xero refused the change."))
+        elif tenant not in state.waiting:
+            state.waiting.append(tenant)
+    return states
+
+
+def _values_of(client: Client) -> dict[str, str]:
+    values = {name: getattr(client, name) or "" for name in LABELS if name != "form"}
+    values.update({name: "on" if getattr(client, name) else "" for name in CHECKBOXES})
+    return values
+
+
+def client_input(values: Mapping[str, str], schema: type[BaseModel]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Form text -> the clients API's input (a currency typed "aud" read as AUD); or the
+    refusals by field."""
+    errors: dict[str, str] = {}
+    data = as_input(values, schema, checkboxes=CHECKBOXES)
+    if data.get("currency"):
+        data["currency"] = str(data["currency"]).upper()
+    checked = validated(schema, data, LABELS, errors)
+    check_lengths(Client, data, LABELS, errors)
+    if errors or checked is None:
+        return {}, errors
+    return checked.model_dump(exclude_unset=True), {}
+
+
+def _form_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    form: Form,
+    client: Client | None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    state = xero_states(session, actor.workspace_id, [client.id]).get(client.id) if client else None
+    return render(
+        request,
+        "work/clients_form.html",
+        {"form": form, "client": client, "labels": LABELS, "xero": state},
+        session=session,
+        actor=actor,
+        status_code=status_code,
+    )
+
+
+@router.get(PAGE, response_class=HTMLResponse)
+def client_list(
+    request: Request,
+    session: SessionDep,
+    q: str | None = None,
+    role: str | None = None,
+    status: str | None = None,
+    page: int = 1,
+) -> HTMLResponse:
+    """Clients by name, searched by name, email or contact number; filtered in SQL."""
+    actor = page_actor(request, session)
+    chosen, active = status_filter(status)
+    role = role if role in ROLES else None
+    search = (q or "").strip() or None
+    query = ClientQuery(
+        q=search,
+        archived=None if active is None else not active,
+        is_customer=True if role == "customer" else None,
+        is_supplier=True if role == "supplier" else None,
+        page=max(page, 1),
+        page_size=PAGE_SIZE,
+    )
+    found = paginate(session, _filtered(clients, actor, query), query.page, query.page_size)
+    rows = list(found.items)
+    filters = {"q": search, "role": role, "status": chosen}
+    return render(
+        request,
+        "work/clients.html",
+        {
+            "rows": rows,
+            "xero": xero_states(session, actor.workspace_id, [c.id for c in rows]),
+            "found": found,
+            "pages": page_links(PAGE, filters, found),
+            "filters": filters,
+            "roles": ROLES,
+            "statuses": STATUSES,
+            "can_manage": actor.role.manages,
+        },
+        session=session,
+        actor=actor,
+    )
+
+
+@router.get(PAGE + "/new", response_class=HTMLResponse)
+def new_client(request: Request, session: SessionDep) -> Response:
+    actor = page_actor(request, session)
+    refused = refuse(request, session, actor, "clients")
+    if refused is not None:
+        return refused
+    return _form_page(request, session, actor, Form(values={"is_customer": "on"}), None)
+
+
+@router.post(PAGE + "/new", response_class=HTMLResponse, dependencies=CSRF)
+async def create_client(request: Request, session: SessionDep) -> Response:
+    actor = page_actor(request, session)
+    refused = refuse(request, session, actor, "clients")
+    if refused is not None:
+        return refused
+    values = form_text(await request.form(), FIELDS)
+    data, errors = client_input(values, clients.create)
+    if not errors:
+        client = Client(workspace_id=actor.workspace_id)
+        errors = store(session, clients, actor, client, data, LABELS)
+    if errors:
+        return _form_page(request, session, actor, Form(values, errors), None, 422)
+    return redirect(request, PAGE, f"Added {client.name}.", "success")
+
+
+@router.get(PAGE + "/{client_id}/edit", response_class=HTMLResponse)
+def edit_client(client_id: str, request: Request, session: SessionDep) -> Response:
+    actor = page_actor(request, session)
+    client = lookup(session, Client, actor.workspace_id, client_id)
+    if client is None:
+        return missing(request, session, actor, "client")
+    refused = refuse(request, session, actor, "clients")
+    if refused is not None:
+        return refused
+    return _form_page(request, session, actor, Form(_values_of(client)), client)
+
+
+@router.post(PAGE + "/{client_id}/edit", response_class=HTMLResponse, dependencies=CSRF)
+async def update_client(client_id: str, request: Request, session: SessionDep) -> Response:
+    actor = page_actor(request, session)
+    client = lookup(session, Client, actor.workspace_id, client_id)
+    if client is None:
+        return missing(request, session, actor, "client")
+    refused = refuse(request, session, actor, "clients")
+    if refused is not None:
+        return refused
+    values = form_text(await request.form(), FIELDS)
+    data, errors = client_input(values, clients.update)
+    if not errors:
+        errors = store(session, clients, actor, client, data, LABELS)
+    if errors:
+        return _form_page(request, session, actor, Form(values, errors), client, 422)
+    return redirect(request, PAGE, f"Saved {client.name}.", "success")
+
+
+def _set_archived(request: Request, session: Session, client_id: str, archived: bool) -> Response:
+    """Archive (the API's DELETE) or unarchive: one field through the same writer, so the
+    change goes to Xero like any other."""
+    actor = page_actor(request, session)
+    client = lookup(session, Client, actor.workspace_id, client_id)
+    if client is None:
+        return missing(request, session, actor, "client")
+    refused = refuse(request, session, actor, "clients")
+    if refused is not None:
+        return refused
+    errors = store(session, clients, actor, client, {"archived": archived}, LABELS)
+    if errors:
+        return redirect(request, PAGE, " ".join(errors.values()), "error")
+    done = "is archived (shown under Archived clients)" if archived else "is active again"
+    return redirect(request, PAGE, f"{client.name} {done}.", "success")
+
+
+@router.post(PAGE + "/{client_id}/archive", dependencies=CSRF)
+def archive_client(client_id: str, request: Request, session: SessionDep) -> Response:
+    return _set_archived(request, session, client_id, True)
+
+
+@router.post(PAGE + "/{client_id}/unarchive", dependencies=CSRF)
+def unarchive_client(client_id: str, request: Request, session: SessionDep) -> Response:
+    return _set_archived(request, session, client_id, False)
+
+
+__all__ = ["client_input", "router", "xero_states"]

@@ -175,6 +175,7 @@ def _members_context(
         },
         "member_errors": [],
         "field_errors": {},
+        "names": {},
     }
 
 
@@ -228,10 +229,10 @@ FIELD_HINTS = {
 
 def _named_errors(
     errors: list[FieldError], chosen: list[str], names: dict[str, str]
-) -> tuple[list[str], dict[str, str]]:
-    """Xero's required fields per member, named ("Mia Chen: ..."), and the page's own
-    fields (the calendar and rate selects) with their messages."""
-    by_member: list[str] = []
+) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """Xero's required fields per member, named ("Mia Chen: ...") with the member to edit,
+    and the page's own fields (the calendar and rate selects) with their messages."""
+    by_member: list[tuple[str, str]] = []
     fields: dict[str, str] = {}
     for error in errors:
         head, _, rest = error.field.partition(".")
@@ -242,7 +243,7 @@ def _named_errors(
         member_id = chosen[index] if 0 <= index < len(chosen) else ""
         name = names.get(member_id, member_id or "A member")
         hint = FIELD_HINTS.get(rest)
-        by_member.append(f"{name}: {error.message}" + (f" ({hint})" if hint else "") + ".")
+        by_member.append((member_id, f"{name}: {error.message}" + (f" ({hint})" if hint else "") + "."))
     return by_member, fields
 
 
@@ -287,6 +288,7 @@ async def import_members(
             choice={"payroll_calendar_id": calendar, "ordinary_earnings_rate_id": rate},
             member_errors=by_member,
             field_errors=fields,
+            names=names,
         )
         return render(request, "xero/members.html", context, session=session, actor=actor, status_code=422)
     parts = [

@@ -107,6 +107,7 @@ def test_settings_offer_this_organisations_imports_and_save(
     page = owner_page.get(url).text
     assert "have not been imported yet" not in page
     assert f'<option value="200">200 · {accounts["200"]}' in page
+    assert '<option value="090">' not in page  # a bank account cannot code an invoice line
     assert f'<option value="{theme.xero_id}">{theme.name}</option>' in page
     # The NZ organisation imported nothing: its page offers no AU account.
     assert '<option value="200">' not in owner_page.get(f"/integrations/xero/{ids[NZ]}/settings").text

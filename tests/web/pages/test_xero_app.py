@@ -30,13 +30,14 @@ def _app(database: Database) -> XeroApp | None:
 
 
 def test_shows_what_to_register_and_saves_the_app_without_ever_showing_secrets(
-    owner_page: TestClient, database: Database, xero_services: XeroServices
+    owner_page: TestClient, database: Database, xero_services: XeroServices, seeded: Seeded
 ) -> None:
     base = xero_services.settings.base_url.rstrip("/")
     first = owner_page.get(PAGE)
     assert first.status_code == 200
     assert f'id="redirect_url" value="{base}/integrations/xero/callback" readonly' in first.text
-    assert f'id="webhook_url" value="{base}/webhooks/xero" readonly' in first.text
+    own_webhook = f'id="webhook_url" value="{base}/webhooks/xero/{seeded.workspace_id}" readonly'
+    assert own_webhook in first.text  # the URL for the workspace's own app, not the built-in one
     assert "built-in app" in first.text and 'data-copy="redirect_url" hidden' in first.text
 
     # A refused form keeps what was typed, except the secrets.
@@ -64,7 +65,7 @@ def test_shows_what_to_register_and_saves_the_app_without_ever_showing_secrets(
     assert "Your Xero app is saved." in text
     assert "your own Xero app" in text and "A secret is stored (app last saved" in text
     assert SECRET not in text and WEBHOOK_KEY not in text and app.client_secret_sealed not in text
-    assert f'id="webhook_url" value="{base}/webhooks/xero/' in text  # the workspace's own URL
+    assert own_webhook in text
     assert "A webhook key is stored" in text
 
     # Changing the Client ID with the secret boxes left empty keeps both secrets.

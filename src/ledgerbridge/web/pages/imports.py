@@ -10,6 +10,7 @@ shows the run's state as it was when rendered and a link to refresh it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -174,6 +175,7 @@ def _page(
             "run": _run_view(shown) if shown is not None else None,
             "everything": EVERYTHING,
             "outcomes": OUTCOMES,
+            "labels_json": json.dumps({str(t): name for t, name in LABELS.items()}),
         },
         session=session,
         actor=actor,

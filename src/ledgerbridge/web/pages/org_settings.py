@@ -144,9 +144,9 @@ class Options:
 
 def _option(row: XeroReference) -> Option | None:
     if row.record_type is RecordType.ACCOUNT:
-        if not row.code:
-            return None  # bank accounts may have no code; an invoice line needs one
         kind = row.data.get("Type")
+        if not row.code or kind == "BANK":
+            return None  # an invoice or bill line needs a coded account, and never a bank one
         return Option(row.code, f"{row.code} · {row.name}" + (f" ({str(kind).title()})" if kind else ""))
     if row.record_type is RecordType.TAX_RATE:
         rate = row.data.get("EffectiveRate", row.data.get("DisplayTaxRate"))
@@ -170,6 +170,8 @@ def reference_options(session: Session, connection_id: str) -> Options:
         option = _option(row)
         if option is not None:
             by_type.setdefault(row.record_type, []).append(option)
+    for record_type in (RecordType.TAX_RATE, RecordType.BRANDING_THEME):  # by name, as people look for them
+        by_type.get(record_type, []).sort(key=lambda o: o.label.lower())
     return Options({name: by_type.get(record_type, []) for name, record_type in REFERENCES.items()})
 
 

@@ -25,6 +25,7 @@ from ledgerbridge.web.deps import SessionDep
 from ledgerbridge.web.pages._common import page_actor, redirect, render
 from ledgerbridge.web.pages._security import require_csrf
 from ledgerbridge.web.pages.org_settings import refusal
+from ledgerbridge.web.webhooks import OWN_APP_PATH
 from ledgerbridge.work.auth import Actor
 from ledgerbridge.xero.models import ConnectionStatus, XeroApp, XeroConnection, XeroGrant
 from ledgerbridge.xero.services import XeroServices
@@ -119,6 +120,9 @@ def _page(
         "xero/xero_app.html",
         {
             "app": app,
+            # What to register with the workspace's own app, even before it is saved.
+            "webhook_url": xero.settings.base_url.rstrip("/")
+            + OWN_APP_PATH.format(workspace_id=actor.workspace_id),
             "own": own,
             "values": shown,
             "errors": errors or {},

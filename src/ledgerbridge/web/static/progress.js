@@ -12,6 +12,7 @@
   var step = box.querySelector("[data-run-step]");
   var error = box.querySelector("[data-run-error]");
   var done = box.getAttribute("data-done-url");
+  var labels = JSON.parse(box.getAttribute("data-labels") || "{}");
   var words = { queued: "Waiting to start", running: "Running", succeeded: "Finished",
                 partial: "Finished with problems", failed: "Failed" };
   var delay = 1000;
@@ -26,7 +27,7 @@
     status.textContent = words[run.status] || run.status;
     status.className = "status status-" + run.status;
     step.textContent = (!finished && p.record_type)
-      ? p.record_type.replace(/_/g, " ") + " (step " + p.step + " of " + steps + ")" +
+      ? (labels[p.record_type] || p.record_type) + " (step " + p.step + " of " + steps + ")" +
         (p.total ? ": " + (p.done || 0) + " of " + p.total + " records" : "")
       : "";
     Object.keys(run.counts || {}).forEach(function (name) {

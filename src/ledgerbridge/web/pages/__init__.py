@@ -6,6 +6,7 @@
 - ``sync_log``: runs, what is waiting, failed records with Retry, CSV export
 - ``time``: a member's week (grid and entries), add/edit/delete, the timer, Approve week
 - ``conflicts``, ``users``, ``workspaces``: the conflicts list; users and roles; the workspace switch
+- ``dry_run``, ``matching``: a sync preview that writes nothing; first-connect contact matching
 - ``org_settings``, ``imports``, ``xero_app``: an organisation's settings and imports
   (with live progress), and the workspace's own Xero app
 - ``xero_members``: an organisation's Members (import to Xero) and Xero contacts (invite) tabs
@@ -29,7 +30,7 @@ from ledgerbridge.web.pages import auth, integrations, sync_log, timesheets, xer
 from ledgerbridge.web.pages import imports as imports_pages
 from ledgerbridge.web.pages import org_settings as org_settings_pages
 from ledgerbridge.web.pages import xero_app as xero_app_pages
-from ledgerbridge.web.pages import conflicts, users, workspaces
+from ledgerbridge.web.pages import conflicts, dry_run, users, workspaces
 from ledgerbridge.web.pages import time as time_pages
 from ledgerbridge.web.pages._common import STATIC_DIR, SignInRequired, render, sign_in_url
 from ledgerbridge.web.pages._security import CsrfRefused
@@ -42,6 +43,7 @@ router.include_router(sync_log.router)
 router.include_router(time_pages.router)
 router.include_router(users.router)
 router.include_router(workspaces.router)
+router.include_router(dry_run.router)
 router.include_router(org_settings_pages.router)
 router.include_router(imports_pages.router)
 router.include_router(xero_app_pages.router)

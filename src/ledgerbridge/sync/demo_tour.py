@@ -443,7 +443,7 @@ async def _members(tour: _Tour, report: FlowReport) -> None:
             .where(Member.workspace_id == tour.workspace_id, Member.active.is_(True))
             .order_by(Member.name)
         ).all()
-    requests = [member_sync.MemberRequest(member_id, f"members[{i}]") for i, member_id in enumerate(chosen)]
+    requests = [member_sync.MemberRequest(member_id, "member") for member_id in chosen]
     outcomes = await member_sync.import_members(
         tour.services, tour.workspace_id, tour.connection_id, requests, strict=False
     )

@@ -14,6 +14,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from ledgerbridge.db import Database
+from ledgerbridge.payroll.models import ExportStatus, TimesheetExport
+from ledgerbridge.sync.models import RecordType, XeroLink
 from ledgerbridge.web.pages import time as time_page
 from ledgerbridge.work.models import (
     Invoice,
@@ -26,6 +28,7 @@ from ledgerbridge.work.models import (
     User,
     Workspace,
 )
+from ledgerbridge.xero.models import XeroConnection
 from tests.factories import Seeded, seed_workspace
 from tests.web.pages.conftest import post_form, sign_in
 
@@ -129,6 +132,7 @@ def test_week_grid_sums_rows_days_and_week(
 ) -> None:
     build = _second_task(database, linked)
     _entry(database, linked, MONDAY, minutes=450)  # 7.50
+    _entry(database, linked, MONDAY, start=time(18), end=time(18, 30), notes="Client call")  # + 0.50
     _entry(database, linked, date(2026, 11, 17), start=time(9), end=time(17, 30), break_minutes=30)  # 8.00
     _entry(database, linked, date(2026, 11, 18), minutes=135)  # 2.25
     _entry(database, linked, date(2026, 11, 17), task_id=build, minutes=80)  # 1.33
@@ -141,18 +145,18 @@ def test_week_grid_sums_rows_days_and_week(
 
     assert "Week of Mon 16 Nov 2026" in html
     assert _row_cells(html, "Website rebuild · Design") == [
-        "7.50",
+        "8.00",
         "8.00",
         "2.25",
         NONE,
         NONE,
         NONE,
         NONE,
-        "17.75",
+        "18.25",
     ]
     assert _row_cells(html, "Mobile app · Build") == [NONE, "1.33", NONE, "0.25", NONE, NONE, NONE, "1.58"]
-    # Totals are the hours of the summed minutes: Tuesday 560 min, the week 1,160 min.
-    assert _row_cells(html, "Total") == ["7.50", "9.33", "2.25", "0.25", "0.00", "0.00", "0.00", "19.33"]
+    # Totals are the hours of the summed minutes: Tuesday 560 min, the week 1,190 min.
+    assert _row_cells(html, "Total") == ["8.00", "9.33", "2.25", "0.25", "0.00", "0.00", "0.00", "19.83"]
     assert "Liam" not in html
     previous = service.get("/time?week=2026-11-09").text
     assert _row_cells(previous, "Total")[-1] == "10.00"
@@ -584,3 +588,92 @@ def test_workspace_time_zone_sets_the_timer_day(
     with database.session() as session:
         entry = session.scalars(select(TimeEntry)).one()
         assert (entry.date, entry.start_time) == (date(2026, 11, 17), time(22, 0))
+
+
+def test_entries_billed_or_sent_to_xero_are_locked_with_their_reason(
+    service: TestClient, database: Database, linked: Seeded, clock: Callable[[datetime], None]
+) -> None:
+    """A contractor's bill, a timesheet sent to Xero Payroll and a Xero Projects time entry
+    each hold the hours they were sent with: those entries refuse edits and deletes."""
+    now = datetime(2026, 11, 20, tzinfo=UTC)
+    with database.session() as session:
+        connection = XeroConnection(
+            workspace_id=linked.workspace_id, tenant_id="tenant-au", tenant_name="Demo Company (AU)"
+        )
+        bill = Invoice(
+            workspace_id=linked.workspace_id,
+            kind=InvoiceKind.BILL,
+            number="LOB-7",
+            client_id=linked.supplier_id,
+            issue_date=date(2026, 11, 20),
+            currency="AUD",
+            member_id=linked.contractor_id,
+        )
+        session.add_all([connection, bill])
+        session.flush()
+        line = InvoiceLine(
+            invoice_id=bill.id, description="Design", quantity=Decimal(1), unit_amount=Decimal(90)
+        )
+        session.add(line)
+        session.flush()
+        connection_id, bill_line_id = connection.id, line.id
+    billed = _entry(
+        database,
+        linked,
+        MONDAY,
+        member_id=linked.contractor_id,
+        minutes=60,
+        approved=True,
+        bill_line_id=bill_line_id,
+    )
+    in_projects = _entry(database, linked, MONDAY, minutes=90, approved=True)
+    in_payroll = _entry(database, linked, date(2026, 11, 17), minutes=120)
+    free = _entry(database, linked, date(2026, 11, 23), minutes=30)  # after the pay period
+    with database.session() as session:
+        session.add(
+            XeroLink(
+                workspace_id=linked.workspace_id,
+                connection_id=connection_id,
+                record_type=RecordType.XERO_PROJECT_TIME,
+                local_id=in_projects,
+                xero_id="time-1",
+                content_hash="0" * 64,
+                synced_at=now,
+            )
+        )
+        session.add(
+            TimesheetExport(
+                workspace_id=linked.workspace_id,
+                connection_id=connection_id,
+                employee_id="emp-1",
+                employee_name="Mia Chen",
+                member_id=linked.employee_id,
+                period_start=date(2026, 11, 9),
+                period_end=date(2026, 11, 22),
+                status=ExportStatus.SENT,
+                xero_status="DRAFT",
+                hours=Decimal("3.5"),
+                sent_at=now,
+            )
+        )
+    sign_in(service, linked.owner_email)
+
+    mia = service.get(f"{WEEK}&member={linked.employee_id}").text
+    assert "Locked: Sent to Xero Projects" in mia
+    assert "Locked: Sent to Xero Payroll in the timesheet for 09 Nov to 22 Nov 2026" in mia
+    liam = service.get(f"{WEEK}&member={linked.contractor_id}").text
+    assert "Locked: On bill LOB-7" in liam
+    for entry_id in (billed, in_projects, in_payroll):
+        assert "This entry can no longer be changed" in service.get(f"/time/entries/{entry_id}").text
+        edit = post_form(
+            service,
+            WEEK,
+            f"/time/entries/{entry_id}",
+            {"date": "2026-11-16", "task_id": linked.task_id, "hours": "8"},
+        )
+        assert edit.status_code == 422
+        post_form(service, WEEK, f"/time/entries/{entry_id}/delete")
+        stored = _stored(database, entry_id)
+        assert stored is not None and stored.duration_minutes != 480
+    assert post_form(service, WEEK, f"/time/entries/{free}/delete").status_code == 303
+    assert _stored(database, free) is None

@@ -30,7 +30,7 @@ from ledgerbridge.web.pages import auth, integrations, sync_log, timesheets, xer
 from ledgerbridge.web.pages import imports as imports_pages
 from ledgerbridge.web.pages import org_settings as org_settings_pages
 from ledgerbridge.web.pages import xero_app as xero_app_pages
-from ledgerbridge.web.pages import conflicts, dry_run, users, workspaces
+from ledgerbridge.web.pages import conflicts, dry_run, matching, users, workspaces
 from ledgerbridge.web.pages import time as time_pages
 from ledgerbridge.web.pages._common import STATIC_DIR, SignInRequired, render, sign_in_url
 from ledgerbridge.web.pages._security import CsrfRefused
@@ -44,6 +44,7 @@ router.include_router(time_pages.router)
 router.include_router(users.router)
 router.include_router(workspaces.router)
 router.include_router(dry_run.router)
+router.include_router(matching.router)
 router.include_router(org_settings_pages.router)
 router.include_router(imports_pages.router)
 router.include_router(xero_app_pages.router)

@@ -249,3 +249,23 @@ def test_reset_rebuilds_and_leaves_other_workspaces_alone(database: Database) ->
         assert session.get(Client, other.client_id) is not None
         user = users.authenticate(session, DEMO_EMAIL, DEMO_PASSWORD)
         assert users.membership(session, user.id, rebuilt.workspace_id).role.value == "owner"
+
+
+def test_employees_hold_what_xero_payroll_requires_and_an_older_demo_gets_it(database: Database) -> None:
+    summary = _build(database)
+    with database.session() as session:
+        members = _all(session, Member, summary.workspace_id)
+        employees = [m for m in members if m.kind is MemberKind.EMPLOYEE]
+        assert employees and all(
+            m.date_of_birth and m.date_of_birth.year < 2008 and m.address_line1 and m.city and m.region
+            and m.postal_code and m.country == "AU"
+            for m in employees
+        )
+        assert all(m.date_of_birth is None for m in members if m.kind is MemberKind.CONTRACTOR)
+        for member in employees:  # as a demo built before members held personal details
+            member.date_of_birth = member.address_line1 = member.city = None
+    again = _build(database)
+    assert not again.created
+    with database.session() as session:
+        refilled = [m for m in _all(session, Member, summary.workspace_id) if m.kind is MemberKind.EMPLOYEE]
+        assert all(m.date_of_birth and m.address_line1 and m.city for m in refilled)

@@ -5,6 +5,7 @@ messages for bad input with the values kept, members refused, other workspaces n
 # ruff: noqa: F811 - pytest passes the imported fixture by name
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
@@ -136,6 +137,8 @@ def test_settings_offer_this_organisations_imports_and_save(
     assert (stored.default_tax_type, stored.branding_theme_id) == ("OUTPUT", theme.xero_id)
     assert (stored.interval_minutes, stored.due_date_offset_days) == (30, 7)
     assert (stored.invoice_sending, stored.invoice_status) == ("weekly", "authorised")
+    # Weekly sending queued the next send at once; the page says when.
+    assert re.search(r"Next invoice send</dt><dd>\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", owner_page.get(url).text)
     assert stored.auto_sync_new_members is True
     # Unticked types are switched off; the ticked ones stay on.
     assert stored.auto_sync["contact"] is True and stored.auto_sync["invoice"] is True

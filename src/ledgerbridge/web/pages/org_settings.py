@@ -25,6 +25,7 @@ from starlette.datastructures import FormData
 
 from ledgerbridge.db import utcnow
 from ledgerbridge.errors import LedgerbridgeError, ValidationFailed
+from ledgerbridge.jobs.scheduler import queued_invoice_send
 from ledgerbridge.sync.imports import DELETED
 from ledgerbridge.sync.members import check_member_defaults
 from ledgerbridge.sync.models import RecordType, SyncSettings, XeroReference
@@ -294,6 +295,8 @@ def _page(
     options: Options,
     errors: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
+    settings = settings_for(session, connection)
+    send = queued_invoice_send(session, connection.id)
     return render(
         request,
         "xero/settings.html",
@@ -307,6 +310,8 @@ def _page(
             "cadences": CADENCES,
             "invoice_statuses": INVOICE_STATUSES,
             "limits": {name: _limits(name) for name in NUMBERS},
+            "next_sync": settings.next_sync_at,
+            "next_send": send.run_at if send is not None else None,
         },
         session=session,
         actor=actor,

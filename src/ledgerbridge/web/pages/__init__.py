@@ -14,6 +14,8 @@
   send as draft or approved, the result and what was sent)
 - ``xero_projects``: an organisation's Project time tab (link or create projects and tasks,
   members to project users, push approved time)
+- ``invoices``: invoices and bills (list, build from hours with a preview, edit lines,
+  Approve, Send via Xero, and what Xero made of each)
 
 ``install(app)`` mounts the static files, includes the pages and answers the pages' own
 exceptions: a page that needs a sign-in redirects to it, a form without a valid CSRF token
@@ -32,6 +34,7 @@ from ledgerbridge.web.pages import org_settings as org_settings_pages
 from ledgerbridge.web.pages import xero_app as xero_app_pages
 from ledgerbridge.web.pages import conflicts, dry_run, matching, users, workspaces
 from ledgerbridge.web.pages import time as time_pages
+from ledgerbridge.web.pages import invoices as invoices_pages
 from ledgerbridge.web.pages._common import STATIC_DIR, SignInRequired, render, sign_in_url
 from ledgerbridge.web.pages._security import CsrfRefused
 
@@ -51,6 +54,7 @@ router.include_router(xero_app_pages.router)
 router.include_router(xero_members.router)
 router.include_router(timesheets.router)
 router.include_router(xero_projects.router)
+router.include_router(invoices_pages.router)
 
 
 async def _sign_in_required(_request: Request, exc: Exception) -> Response:

@@ -6,9 +6,11 @@
 - ``sync_log``: runs, what is waiting, failed records with Retry, CSV export
 - ``time``: a member's week (grid and entries), add/edit/delete, the timer, Approve week
 - ``conflicts``, ``users``, ``workspaces``: the conflicts list; users and roles; the workspace switch
-- ``dry_run``, ``matching``: a sync preview that writes nothing; first-connect contact matching
+- ``matching``, ``dry_run``: first-connect contact matching; a sync preview that writes nothing
 - ``org_settings``, ``imports``, ``xero_app``: an organisation's settings and imports
   (with live progress), and the workspace's own Xero app
+- ``members``, ``clients``, ``projects``: the work side's people and structure (lists,
+  add, edit, archive; tasks and who may track time on them)
 - ``xero_members``: an organisation's Members (import to Xero) and Xero contacts (invite) tabs
 - ``timesheets``: the timesheet export wizard (organisation and period, mappings, preview,
   send as draft or approved, the result and what was sent)
@@ -29,12 +31,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from ledgerbridge.web.pages import auth, integrations, sync_log, timesheets, xero_members, xero_projects
+from ledgerbridge.web.pages import members as members_pages
+from ledgerbridge.web.pages import clients as clients_pages
+from ledgerbridge.web.pages import projects as projects_pages
 from ledgerbridge.web.pages import imports as imports_pages
 from ledgerbridge.web.pages import org_settings as org_settings_pages
 from ledgerbridge.web.pages import xero_app as xero_app_pages
-from ledgerbridge.web.pages import conflicts, dry_run, matching, users, workspaces
-from ledgerbridge.web.pages import time as time_pages
 from ledgerbridge.web.pages import invoices as invoices_pages
+from ledgerbridge.web.pages import time as time_pages
+from ledgerbridge.web.pages import conflicts, dry_run, matching, users, workspaces
 from ledgerbridge.web.pages._common import STATIC_DIR, SignInRequired, render, sign_in_url
 from ledgerbridge.web.pages._security import CsrfRefused
 
@@ -51,6 +56,9 @@ router.include_router(matching.router)
 router.include_router(org_settings_pages.router)
 router.include_router(imports_pages.router)
 router.include_router(xero_app_pages.router)
+router.include_router(members_pages.router)
+router.include_router(clients_pages.router)
+router.include_router(projects_pages.router)
 router.include_router(xero_members.router)
 router.include_router(timesheets.router)
 router.include_router(xero_projects.router)

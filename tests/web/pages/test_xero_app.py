@@ -68,12 +68,20 @@ def test_shows_what_to_register_and_saves_the_app_without_ever_showing_secrets(
     assert own_webhook in text
     assert "A webhook key is stored" in text
 
-    # Changing the Client ID with the secret boxes left empty keeps both secrets.
-    post_form(owner_page, PAGE, PAGE, {"client_id": "XYZ789", "client_secret": "", "webhook_key": ""})
+    # Saving with the secret boxes left empty keeps both secrets...
+    post_form(owner_page, PAGE, PAGE, {"client_id": "ABC123", "granular_scopes": "on"})
     kept = _app(database)
-    assert kept is not None and kept.client_id == "XYZ789"
+    assert kept is not None and kept.granular_scopes is True
     assert xero_services.vault.open(kept.client_secret_sealed) == SECRET
     assert kept.webhook_key_sealed is not None
+    # ...but another Client ID is another app, which needs its own secret.
+    other_app = post_form(owner_page, PAGE, PAGE, {"client_id": "XYZ789"})
+    assert other_app.status_code == 422 and "paste that app&#39;s secret too" in other_app.text
+    post_form(owner_page, PAGE, PAGE, {"client_id": "XYZ789", "client_secret": SECRET + "-2"})
+    changed = _app(database)
+    assert changed is not None and changed.client_id == "XYZ789"
+    assert xero_services.vault.open(changed.client_secret_sealed) == SECRET + "-2"
+    assert SECRET not in owner_page.get(PAGE).text
 
     # Connect now goes to Xero with the workspace's own Client ID.
     started = post_form(owner_page, "/integrations", "/integrations/xero/connect")

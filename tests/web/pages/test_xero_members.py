@@ -94,6 +94,8 @@ async def test_a_contractor_ticked_on_the_page_becomes_one_supplier_contact_in_x
     assert listed.status_code == 200
     assert "Supplier contact (contractor)" in listed.text and "Not imported" in listed.text
     assert sandbox_contacts(payroll, LIAM) == []
+    contractors = client.get(page(payroll), params={"kind": "contractor"}).text
+    assert 'data-member="Liam O&#39;Brien"' in contractors and 'data-member="Mia Chen"' not in contractors
 
     sent = submit(client, page(payroll), page(payroll) + "/import", {"member_id": seeded.contractor_id})
     assert flash(client, sent) == f"{LIAM}: created in Xero."

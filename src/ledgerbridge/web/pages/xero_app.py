@@ -72,6 +72,10 @@ def _errors(values: Mapping[str, Any], own: XeroApp | None) -> dict[str, str]:
         errors["client_secret"] = (
             "Client Secret: paste a secret from your app's page in Xero (Generate a secret, then copy it)."  # noqa: S105
         )
+    elif own is not None and not values["client_secret"] and values["client_id"] not in ("", own.client_id):
+        errors["client_secret"] = (
+            "Client Secret: a different Client ID is a different app; paste that app's secret too."  # noqa: S105
+        )
     for name in LABELS:
         limit = _max_length(name)
         if len(values[name]) > limit:

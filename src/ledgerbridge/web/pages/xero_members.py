@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
@@ -120,6 +120,15 @@ class MemberFilters:
         return urlencode({**values, **extra})
 
 
+def _filters_from(query: str) -> MemberFilters:
+    """The filters the import form was sent from (its ``back_query``), to show the same list
+    again when the import is refused."""
+    values = {k: v[0] for k, v in parse_qs(query).items() if v}
+    return MemberFilters(
+        values.get("search", ""), values.get("kind", ""), values.get("active", ""), values.get("linked", "")
+    )
+
+
 def _missing_details(member: Member | None) -> list[str]:
     """What Xero Payroll needs that this employee's stored details lack (shown, not enforced:
     ``sync.members`` decides)."""
@@ -201,30 +210,20 @@ def members_page(
     return render(request, "xero/members.html", context, session=session, actor=actor)
 
 
-def _request_for(
-    member: Member | None, member_id: str, index: int, calendar: str, rate: str
-) -> MemberRequest:
-    """The import request for one member: Xero's required details from what the member
-    holds (nothing typed twice), the calendar and rate chosen on the page."""
-    details = EmployeeDetails(
-        date_of_birth=member.date_of_birth if member else None,
-        address_line1=member.address_line1 if member else None,
-        city=member.city if member else None,
-        region=member.region if member else None,
-        postal_code=member.postal_code if member else None,
-        country=member.country if member else None,
-        payroll_calendar_id=calendar or None,
-        ordinary_earnings_rate_id=rate or None,
-    )
+def _request_for(member_id: str, index: int, calendar: str, rate: str) -> MemberRequest:
+    """The import request for one member: the calendar and rate chosen on the page; what Xero
+    requires (date of birth, home address) ``sync.members`` takes from the member's stored
+    details, so nothing is typed twice."""
+    details = EmployeeDetails(payroll_calendar_id=calendar or None, ordinary_earnings_rate_id=rate or None)
     return MemberRequest(member_id, f"members[{index}]", details)
 
 
-FIELD_HINTS = {
-    "date_of_birth": "add their date of birth to the member's details",
-    "home_address.address_line1": "add their home address to the member's details",
-    "last_name": "give the member a first and last name",
-    "member_id": "this member is not in the workspace",
+FIELD_MESSAGES = {
+    "date_of_birth": "Xero Payroll requires the employee's date of birth; add it to the member's details",
+    "home_address.address_line1": "Xero Payroll requires a home address; add it to the member's details",
+    "last_name": "Xero needs a first and last name; give the member a full name",
 }
+"""The page's words for what the member's own details must hold (the API's say "give it here")."""
 
 
 def _named_errors(
@@ -242,8 +241,7 @@ def _named_errors(
         index = int(head[len("members[") : -1]) if head.startswith("members[") else -1
         member_id = chosen[index] if 0 <= index < len(chosen) else ""
         name = names.get(member_id, member_id or "A member")
-        hint = FIELD_HINTS.get(rest)
-        by_member.append((member_id, f"{name}: {error.message}" + (f" ({hint})" if hint else "") + "."))
+        by_member.append((member_id, f"{name}: {FIELD_MESSAGES.get(rest, error.message)}."))
     return by_member, fields
 
 
@@ -266,13 +264,14 @@ async def import_members(
     back = f"{base}/members?{form_text(form, 'back_query')}"
     if not chosen:
         return redirect(request, back, "Tick at least one member to import.", "error")
-    stored = {
-        m.id: m
-        for m in session.scalars(
-            select(Member).where(Member.workspace_id == actor.workspace_id, Member.id.in_(chosen))
-        )
-    }
-    requests = [_request_for(stored.get(mid), mid, i, calendar, rate) for i, mid in enumerate(chosen)]
+    names = dict(
+        session.execute(
+            select(Member.id, Member.name).where(
+                Member.workspace_id == actor.workspace_id, Member.id.in_(chosen)
+            )
+        ).tuples()
+    )
+    requests = [_request_for(mid, i, calendar, rate) for i, mid in enumerate(chosen)]
     session.commit()  # release the request's transaction: the import writes in its own
     try:
         outcomes = await members_service.import_members(xero, actor.workspace_id, connection.id, requests)
@@ -280,9 +279,10 @@ async def import_members(
         session.rollback()
         if exc.status not in (409, 422) or not exc.errors:
             return redirect(request, back, exc.detail, "error")
-        names = {mid: m.name for mid, m in stored.items()}
         by_member, fields = _named_errors(exc.errors, chosen, names)
-        context = _members_context(session, actor, connection, MemberFilters(), 1)
+        context = _members_context(
+            session, actor, connection, _filters_from(form_text(form, "back_query")), 1
+        )
         context.update(
             chosen=set(chosen),
             choice={"payroll_calendar_id": calendar, "ordinary_earnings_rate_id": rate},

@@ -264,13 +264,10 @@ async def import_members(
     back = f"{base}/members?{form_text(form, 'back_query')}"
     if not chosen:
         return redirect(request, back, "Tick at least one member to import.", "error")
-    names = dict(
-        session.execute(
-            select(Member.id, Member.name).where(
-                Member.workspace_id == actor.workspace_id, Member.id.in_(chosen)
-            )
-        ).tuples()
+    query = select(Member.id, Member.name).where(
+        Member.workspace_id == actor.workspace_id, Member.id.in_(chosen)
     )
+    names = dict(session.execute(query).tuples().all())
     requests = [_request_for(mid, i, calendar, rate) for i, mid in enumerate(chosen)]
     session.commit()  # release the request's transaction: the import writes in its own
     try:

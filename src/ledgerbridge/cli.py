@@ -99,6 +99,7 @@ keys_app = typer.Typer(no_args_is_help=True, help="The key that encrypts secrets
 timesheets_app = typer.Typer(no_args_is_help=True, help="Timesheets to Xero Payroll AU.")
 invoices_app = typer.Typer(no_args_is_help=True, help="Invoices and bills from tracked hours; Send via Xero.")
 projects_app = typer.Typer(no_args_is_help=True, help="Approved time to Xero Projects.")
+xero_app = typer.Typer(no_args_is_help=True, help="The workspace's Xero organisations.")
 app.add_typer(db_app, name="db")
 app.add_typer(workspaces_app, name="workspaces")
 app.add_typer(users_app, name="users")
@@ -107,6 +108,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(timesheets_app, name="timesheets")
 app.add_typer(invoices_app, name="invoices")
 app.add_typer(projects_app, name="xero-projects")
+app.add_typer(xero_app, name="xero")
 
 HostOption = Annotated[str, typer.Option(help="Interface to listen on; 127.0.0.1 keeps it local.")]
 PortOption = Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")]
@@ -1062,6 +1064,49 @@ def xero_projects_push(
     console.print(", ".join(f"{name}: {n}" for name, n in sorted(result.counts.items())))
     if result.error or result.counts.get("failed"):
         raise typer.Exit(1)
+
+
+# --------------------------------------------------------------------------- xero
+
+
+@xero_app.command("migrate")
+def xero_migrate(
+    workspace: WorkspaceOption,
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to", help="The organisation records go to: connection id or exact name.", show_default=False
+        ),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would change; write nothing.")
+    ] = False,
+) -> None:
+    """Assign every record synced before a second organisation was added (it belongs to
+    none) to one organisation; a record already linked in another keeps that one. Links
+    are never changed, and running it again changes nothing."""
+    from ledgerbridge.sync import migrate
+
+    with _unit_of_work() as session:
+        workspace_id = _workspace(session, workspace).id
+        chosen = migrate.find_connection(session, workspace_id, to, "to")
+        report = migrate.migrate(session, workspace_id, chosen.id, dry_run=dry_run)
+    table = _table(
+        "Record type", "Assigned", "Kept with linked org", "With its party", "Already assigned", "Retargeted"
+    )
+    for record_type, counts in report.counts.items():
+        table.add_row(
+            record_type.replace("_", " "),
+            str(counts.assigned),
+            str(counts.kept_linked),
+            str(counts.with_party),
+            str(counts.already_assigned),
+            str(counts.retargeted),
+        )
+    console.print(table)
+    verb = "Would change" if dry_run else "Changed"
+    suffix = " (dry run)." if dry_run else "."
+    console.print(f"{verb} {report.changed} for {escape(report.tenant_name)}{suffix}")
 
 
 # --------------------------------------------------------------------------- sandbox

@@ -95,7 +95,9 @@ class CreditNotesAdapter:
         return mapping.remote_fields(remote)
 
     def local_fields(self, session: Session, obj: Any) -> dict[str, Any]:
-        contact = document_links.contact_xero_id(session, obj.workspace_id, obj.client_id)
+        contact = document_links.contact_xero_id(
+            session, obj.workspace_id, obj.client_id, obj.xero_connection_id
+        )
         return mapping.local_fields(obj, contact, allocation_ids(session, obj))
 
     def load(self, session: Session, workspace_id: str, local_id: str) -> CreditNote | None:
@@ -123,7 +125,7 @@ class CreditNotesAdapter:
         )
         if note is None:
             return None
-        contact = document_links.contact_xero_id(session, note.workspace_id, note.client_id)
+        contact = document_links.contact_xero_id(session, note.workspace_id, note.client_id, connection.id)
         return note if contact == fields["contact"] else None
 
     def write(
@@ -162,7 +164,7 @@ class CreditNotesAdapter:
     def payload(
         self, session: Session, connection: XeroConnection, obj: Any, xero_id: str | None
     ) -> dict[str, Any]:
-        contact = document_links.contact_xero_id(session, obj.workspace_id, obj.client_id)
+        contact = document_links.contact_xero_id(session, obj.workspace_id, obj.client_id, connection.id)
         if contact is None:
             client = session.get(Client, obj.client_id) if obj.client_id else None
             name = client.name if client is not None else "(none)"

@@ -19,12 +19,15 @@ from ledgerbridge.xero.models import XeroConnection
 T = TypeVar("T")
 
 
-def contact_xero_id(session: Session, workspace_id: str, client_id: str | None) -> str | None:
-    """The Xero contact a client is linked to, in the workspace's default organisation when
-    there are several (that is where documents go)."""
+def contact_xero_id(
+    session: Session, workspace_id: str, client_id: str | None, connection_id: str | None
+) -> str | None:
+    """The Xero contact a client is linked to in ``connection_id``, the document's own
+    organisation (documents go there, to that organisation's contact). A document that
+    belongs to none yet goes to the default organisation, so its contact there ranks first."""
     if client_id is None:
         return None
-    rows = session.execute(
+    query = (
         select(XeroLink.xero_id, XeroConnection.is_default)
         .join(XeroConnection, XeroConnection.id == XeroLink.connection_id)
         .where(
@@ -32,7 +35,10 @@ def contact_xero_id(session: Session, workspace_id: str, client_id: str | None) 
             XeroLink.record_type == RecordType.CONTACT,
             XeroLink.local_id == client_id,
         )
-    ).all()
+    )
+    if connection_id is not None:
+        query = query.where(XeroLink.connection_id == connection_id)
+    rows = session.execute(query).all()
     ranked = sorted(rows, key=lambda row: not row[1])
     return str(ranked[0][0]) if ranked else None
 

@@ -196,6 +196,8 @@ def _apply(
     obj = adapter.load(session, connection.workspace_id, link.local_id) if link else None
     if obj is None:
         obj = adapter.match(session, connection, remote)
+        if obj is not None and not outbox.belongs_to(obj, connection.id):
+            obj = None  # a record of another organisation is never linked here
     if dry_run:
         action = "update" if link is not None else ("link" if obj is not None else "create")
         preview(run, adapter, "local", action, adapter.describe(fields), xero_id)
@@ -211,6 +213,8 @@ def _apply(
     count(run, "created" if obj is None else "updated")
     if written.id is None:
         written.id = new_id()  # known now, so the link needs no flush
+    if getattr(written, "xero_connection_id", connection.id) is None:
+        written.xero_connection_id = connection.id  # pulled from here: it belongs here
     if link is None:
         link = XeroLink(
             workspace_id=connection.workspace_id,
@@ -381,6 +385,8 @@ def _payload(
     """The record to send; None when there is nothing to send (settled on the row)."""
     obj = adapter.load(session, entry.workspace_id, entry.local_id)
     link = links.by_local_id(session, entry.connection_id, adapter.record_type, entry.local_id)
+    if obj is not None and link is None and not outbox.belongs_to(obj, entry.connection_id):
+        obj = None  # it belongs to another organisation now: nothing to send here
     fields = adapter.local_fields(session, obj) if obj is not None else None
     digest = links.content_hash(fields) if fields is not None else None
     if obj is None or (link is not None and link.content_hash == digest):
@@ -421,10 +427,15 @@ async def _send(
         hooks.after_send()
     with services.database.session() as session:
         run = _run(session, run_id)
+        sent: dict[str, list[str]] = {}
         for entry_id, result in zip(entry_ids, results, strict=True):
             entry = session.get(OutboxEntry, entry_id)
             assert entry is not None and entry.payload is not None
             _record_outcome(session, adapter, run, entry, result.ok, result.record, result.messages)
+            if result.ok:
+                sent.setdefault(entry.connection_id, []).append(entry.local_id)
+        for connection_id, local_ids in sent.items():  # first sent there: they belong there
+            outbox.claim(session, adapter.record_type, local_ids, connection_id)
     if hooks.after_commit:
         hooks.after_commit()
 

@@ -65,7 +65,8 @@ class InvoicesAdapter:
         return mapping.remote_fields(remote)
 
     def local_fields(self, session: Session, obj: Any) -> dict[str, Any]:
-        return mapping.local_fields(obj, _contact_xero_id(session, obj, _linked_connection(session, obj)))
+        own = obj.xero_connection_id or _linked_connection(session, obj)  # its organisation's contact
+        return mapping.local_fields(obj, _contact_xero_id(session, obj, own))
 
     def load(self, session: Session, workspace_id: str, local_id: str) -> Invoice | None:
         invoice = session.get(Invoice, local_id)

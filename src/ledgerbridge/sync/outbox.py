@@ -16,17 +16,30 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, false, or_, select, update
 from sqlalchemy.orm import Session
 
 from ledgerbridge.db import utcnow
 from ledgerbridge.jobs import scheduler
 from ledgerbridge.sync.models import OutboxEntry, OutboxStatus, RecordType, SyncSettings, XeroLink
+from ledgerbridge.work.models import Client, CreditNote, Invoice, Item, Payment, PurchaseOrder
 from ledgerbridge.xero.models import ConnectionStatus, XeroConnection
 
 HOLDING_CADENCES = ("weekly", "monthly")
 """Invoice sending cadences that keep new invoices for their scheduled send."""
+
+OWNED: dict[RecordType, type[Any]] = {
+    RecordType.CONTACT: Client,
+    RecordType.ITEM: Item,
+    RecordType.INVOICE: Invoice,
+    RecordType.CREDIT_NOTE: CreditNote,
+    RecordType.PURCHASE_ORDER: PurchaseOrder,
+    RecordType.PAYMENT: Payment,
+}
+"""Record types whose records belong to one organisation (their ``xero_connection_id``):
+a change goes to that organisation only; one with none yet goes to the default."""
 
 
 def auto_sync_on(session: Session, connection_id: str, record_type: RecordType) -> bool:
@@ -59,13 +72,56 @@ def target_connections(session: Session, workspace_id: str) -> list[XeroConnecti
     )
 
 
+def own_connection_id(session: Session, record_type: RecordType, local_id: str) -> str | None:
+    """The organisation the record belongs to, or None (not yet sent, or a type that has none)."""
+    model = OWNED.get(record_type)
+    obj = session.get(model, local_id) if model is not None else None
+    return obj.xero_connection_id if obj is not None else None
+
+
+def connections_for(
+    session: Session, workspace_id: str, record_type: RecordType, local_id: str
+) -> list[XeroConnection]:
+    """Where a change to this record goes: its own organisation when it has one (and it is
+    connected); else the default organisation, where it is then first sent."""
+    own = own_connection_id(session, record_type, local_id)
+    if own is None:
+        return target_connections(session, workspace_id)
+    connection = session.get(XeroConnection, own)
+    if connection is None or connection.workspace_id != workspace_id:
+        return []
+    return [connection] if connection.status is ConnectionStatus.CONNECTED else []
+
+
+def belongs_to(obj: Any, connection_id: str) -> bool:
+    """Whether this record may be sent to (or matched in) this organisation: it is its own,
+    or it has none yet."""
+    own = getattr(obj, "xero_connection_id", None)
+    return own is None or own == connection_id
+
+
+def claim(session: Session, record_type: RecordType, local_ids: Sequence[str], connection_id: str) -> None:
+    """Records first sent to (or first pulled from) an organisation now belong to it; a
+    record that already has one keeps it."""
+    model = OWNED.get(record_type)
+    if model is None or not local_ids:
+        return
+    session.execute(
+        update(model)
+        .where(model.id.in_(list(local_ids)), model.xero_connection_id.is_(None))
+        .values(xero_connection_id=connection_id)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
 def record_change(
     session: Session, workspace_id: str, record_type: RecordType, local_id: str
 ) -> list[OutboxEntry]:
     """Note that a local record changed; one pending row per organisation is enough,
-    because the payload is built from the record as it is when the row is sent."""
+    because the payload is built from the record as it is when the row is sent. The row
+    goes to the record's own organisation (``connections_for``)."""
     written = []
-    for connection in target_connections(session, workspace_id):
+    for connection in connections_for(session, workspace_id, record_type, local_id):
         if not auto_sync_on(session, connection.id, record_type):
             continue
         pending = session.scalar(
@@ -140,11 +196,12 @@ def batch_key(entries: Sequence[OutboxEntry]) -> str:
 def backfill(
     session: Session, connection: XeroConnection, record_type: RecordType, local_ids: Select[tuple[str]]
 ) -> int:
-    """Queue records that exist locally but not in this organisation (made before it was
-    connected): after the pull has matched what it could, the rest go to Xero. One query
-    finds them, whatever the number of records already linked. (Rows queued for records
-    held for a scheduled send wait in ``pending`` like any other held row.)"""
-    if not connection.is_default or not auto_sync_on(session, connection.id, record_type):
+    """Queue records of this organisation that are not in it yet (made before it was
+    connected, or while auto-sync was off): after the pull has matched what it could, the
+    rest go to Xero. The default organisation also takes records that belong to none yet.
+    One query finds them, whatever the number of records already linked. (Rows queued for
+    records held for a scheduled send wait in ``pending`` like any other held row.)"""
+    if not auto_sync_on(session, connection.id, record_type):
         return 0
     queued = select(OutboxEntry.local_id).where(
         OutboxEntry.connection_id == connection.id,
@@ -171,9 +228,23 @@ def backfill(
 def unlinked(
     session: Session, connection: XeroConnection, record_type: RecordType, local_ids: Select[tuple[str]]
 ) -> list[str]:
-    """The records of ``local_ids`` that have no counterpart in this organisation yet."""
+    """The records of ``local_ids`` that belong in this organisation and have no
+    counterpart in it yet."""
     linked = _linked(connection.id, record_type)
+    local_ids = _of_organisation(connection, record_type, local_ids)
     return list(session.scalars(local_ids.where(local_ids.selected_columns[0].not_in(linked))))
+
+
+def _of_organisation(
+    connection: XeroConnection, record_type: RecordType, local_ids: Select[tuple[str]]
+) -> Select[tuple[str]]:
+    """Narrow ``local_ids`` to the records that go to this organisation: its own, and, for
+    the default organisation, those that belong to none yet."""
+    model = OWNED.get(record_type)
+    if model is None:
+        return local_ids if connection.is_default else local_ids.where(false())
+    own = model.xero_connection_id == connection.id
+    return local_ids.where(or_(own, model.xero_connection_id.is_(None)) if connection.is_default else own)
 
 
 def _linked(connection_id: str, record_type: RecordType) -> Select[tuple[str]]:

@@ -42,7 +42,8 @@ class PaymentsAdapter:
         return mapping.remote_fields(remote)
 
     def local_fields(self, session: Session, obj: Any) -> dict[str, Any]:
-        return mapping.local_fields(obj, _invoice_xero_id(session, obj, _linked_connection(session, obj)))
+        own = obj.xero_connection_id or _linked_connection(session, obj)  # its organisation's invoice
+        return mapping.local_fields(obj, _invoice_xero_id(session, obj, own))
 
     def load(self, session: Session, workspace_id: str, local_id: str) -> Payment | None:
         payment = session.get(Payment, local_id)

@@ -55,7 +55,8 @@ class PurchaseOrdersAdapter:
 
     def local_fields(self, session: Session, obj: Any) -> dict[str, Any]:
         return mapping.local_fields(
-            obj, document_links.contact_xero_id(session, obj.workspace_id, obj.client_id)
+            obj,
+            document_links.contact_xero_id(session, obj.workspace_id, obj.client_id, obj.xero_connection_id),
         )
 
     def load(self, session: Session, workspace_id: str, local_id: str) -> PurchaseOrder | None:
@@ -83,7 +84,7 @@ class PurchaseOrdersAdapter:
         if order is None:
             return None
         same_supplier = document_links.contact_xero_id(
-            session, order.workspace_id, order.client_id
+            session, order.workspace_id, order.client_id, connection.id
         ) == document_lines.contact_id(remote)
         return order if same_supplier else None
 
@@ -118,7 +119,7 @@ class PurchaseOrdersAdapter:
     def payload(
         self, session: Session, connection: XeroConnection, obj: Any, xero_id: str | None
     ) -> dict[str, Any]:
-        contact = document_links.contact_xero_id(session, obj.workspace_id, obj.client_id)
+        contact = document_links.contact_xero_id(session, obj.workspace_id, obj.client_id, connection.id)
         if contact is None:
             client = session.get(Client, obj.client_id) if obj.client_id else None
             name = client.name if client is not None else "(none)"

@@ -72,9 +72,13 @@ def send_to_xero(session: Session, invoice: Invoice) -> list[Queued]:
             "This invoice is void and was never in Xero; there is nothing to send.",
             [FieldError("status", "is void")],
         )
-    connections = outbox.target_connections(session, invoice.workspace_id)
+    connections = outbox.connections_for(session, invoice.workspace_id, RecordType.INVOICE, invoice.id)
     if not connections:
-        raise Conflict("No Xero organisation is connected as the default; connect one first.")
+        raise Conflict(
+            "The invoice's Xero organisation is not connected; reconnect it first."
+            if invoice.xero_connection_id is not None
+            else "No Xero organisation is connected as the default; connect one first."
+        )
     problems = [problem for c in connections if (problem := _not_ready(session, c, invoice)) is not None]
     if problems:
         raise Conflict(

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import Field
 from sqlalchemy.orm import Session
 
+from ledgerbridge.sync.migrate import settle_hook
 from ledgerbridge.sync.models import RecordType
 from ledgerbridge.sync.outbox import record_change
 from ledgerbridge.web.api.crud import Input, ListQuery, Output, Resource
 from ledgerbridge.web.api.types import Currency, Email, Name
 from ledgerbridge.work.auth import Actor
 from ledgerbridge.work.models import Client
+from ledgerbridge.xero.models import XeroConnection
 
 
 class ClientFields(Input):
@@ -30,6 +33,9 @@ class ClientFields(Input):
     tax_number: str | None = None
     currency: Currency | None = None
     archived: bool = False
+    xero_connection_id: str | None = Field(
+        None, description="The Xero organisation it belongs to (a connection id); leave out for the default."
+    )
 
 
 class ClientCreate(ClientFields):
@@ -58,6 +64,7 @@ class ClientRead(Output):
     tax_number: str | None
     currency: str | None
     archived: bool
+    xero_connection_id: str | None
     created_at: datetime
     updated_at: datetime
 
@@ -66,6 +73,7 @@ class ClientQuery(ListQuery):
     is_customer: bool | None = None
     is_supplier: bool | None = None
     archived: bool | None = None
+    xero_connection_id: str | None = None
 
 
 def _to_xero(session: Session, actor: Actor, client: Client) -> None:
@@ -79,8 +87,10 @@ clients = Resource(
     create=ClientCreate,
     update=ClientUpdate,
     query=ClientQuery,
+    references={"xero_connection_id": XeroConnection},
     unique=("name",),
     search=("name", "email", "contact_number"),
     order_by=("name",),
+    validate=settle_hook(RecordType.CONTACT),
     after_write=_to_xero,
 )

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from ledgerbridge.errors import NotFound
 from ledgerbridge.money import LineAmountType
+from ledgerbridge.sync.migrate import settle_hook
 from ledgerbridge.sync.models import RecordType
 from ledgerbridge.sync.outbox import record_change
 from ledgerbridge.web.api.crud import Input, Output, Resource
@@ -45,6 +46,7 @@ from ledgerbridge.work.models import (
     Invoice,
 )
 from ledgerbridge.work.repository import get_reference, get_scoped
+from ledgerbridge.xero.models import XeroConnection
 
 
 class CreditNoteFields(HeaderFields):
@@ -87,6 +89,7 @@ class CreditNoteRead(Output):
     remaining_credit: Decimal
     allocations: list[AllocationRead]
     created_at: dt.datetime
+    xero_connection_id: str | None
     updated_at: dt.datetime
 
 
@@ -144,13 +147,14 @@ credit_notes = Resource(
     create=CreditNoteCreate,
     update=CreditNoteUpdate,
     query=CreditNoteQuery,
-    references={"client_id": Client},
+    references={"client_id": Client, "xero_connection_id": XeroConnection},
     search=("number", "reference"),
     order_by=("issue_date", "created_at"),
     retire=None,
     apply=_apply,
     render=_render,
     before_delete=_before_delete,
+    validate=settle_hook(RecordType.CREDIT_NOTE),
     after_write=_to_xero,
 )
 

@@ -83,6 +83,11 @@ class HeaderFields(Input):
     issue_date: dt.date | None = None
     currency: Currency | None = None
     line_amount_type: LineAmountType | None = None
+    xero_connection_id: str | None = Field(
+        None,
+        description="The Xero organisation it belongs to (a connection id); leave out for its "
+        "client's, or the default.",
+    )
 
 
 class LineRead(BaseModel):
@@ -104,6 +109,7 @@ class DocumentQuery(ListQuery):
     client_id: str | None = None
     issue_date_from: dt.date | None = None
     issue_date_to: dt.date | None = None
+    xero_connection_id: str | None = None
 
 
 def line_specs(lines: Sequence[Mapping[str, Any]] | None) -> list[LineSpec] | None:
@@ -147,6 +153,7 @@ def header(document: documents.Document) -> dict[str, Any]:
         "currency": document.currency,
         "line_amount_type": document.line_amount_type,
         "status": document.status,
+        "xero_connection_id": document.xero_connection_id,
         "created_at": document.created_at,
         "updated_at": document.updated_at,
     }

@@ -14,6 +14,7 @@ from pydantic import Field
 from sqlalchemy.orm import Session
 
 from ledgerbridge.money import LineAmountType
+from ledgerbridge.sync.migrate import settle_hook
 from ledgerbridge.sync.models import RecordType
 from ledgerbridge.sync.outbox import record_change
 from ledgerbridge.web.api.crud import Output, Resource
@@ -31,6 +32,7 @@ from ledgerbridge.web.api.document_parts import (
 from ledgerbridge.work import documents
 from ledgerbridge.work.auth import Actor
 from ledgerbridge.work.models import Client, Invoice, InvoiceKind, InvoiceStatus, Member
+from ledgerbridge.xero.models import XeroConnection
 
 
 class InvoiceLineInput(LineInput):
@@ -79,6 +81,7 @@ class InvoiceRead(Output):
     amount_paid: Decimal
     amount_credited: Decimal
     amount_due: Decimal
+    xero_connection_id: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -129,12 +132,13 @@ invoices = Resource(
     create=InvoiceCreate,
     update=InvoiceUpdate,
     query=InvoiceQuery,
-    references={"client_id": Client, "member_id": Member},
+    references={"client_id": Client, "member_id": Member, "xero_connection_id": XeroConnection},
     search=("number", "reference"),
     order_by=("issue_date", "created_at"),
     retire=None,
     apply=_apply,
     render=_render,
     before_delete=_before_delete,
+    validate=settle_hook(RecordType.INVOICE),
     after_write=_to_xero,
 )

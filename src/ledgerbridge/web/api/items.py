@@ -5,15 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 from sqlalchemy.orm import Session
 
+from ledgerbridge.sync.migrate import settle_hook
 from ledgerbridge.sync.models import RecordType
 from ledgerbridge.sync.outbox import record_change
 from ledgerbridge.web.api.crud import Input, ListQuery, Output, Resource
 from ledgerbridge.web.api.types import AccountCode, TaxType, UnitAmount
 from ledgerbridge.work.auth import Actor
 from ledgerbridge.work.models import Item
+from ledgerbridge.xero.models import XeroConnection
 
 ItemCode = Annotated[str, StringConstraints(min_length=1, max_length=30)]
 ItemName = Annotated[str, StringConstraints(max_length=50)]
@@ -31,6 +33,9 @@ class ItemFields(Input):
     purchase_account_code: AccountCode | None = None
     purchase_tax_type: TaxType | None = None
     archived: bool = False
+    xero_connection_id: str | None = Field(
+        None, description="The Xero organisation it belongs to (a connection id); leave out for the default."
+    )
 
 
 class ItemCreate(ItemFields):
@@ -55,6 +60,7 @@ class ItemRead(Output):
     purchase_account_code: str | None
     purchase_tax_type: str | None
     archived: bool
+    xero_connection_id: str | None
     created_at: datetime
     updated_at: datetime
 
@@ -63,6 +69,7 @@ class ItemQuery(ListQuery):
     archived: bool | None = None
     is_sold: bool | None = None
     is_purchased: bool | None = None
+    xero_connection_id: str | None = None
 
 
 def _to_xero(session: Session, actor: Actor, item: Item) -> None:
@@ -77,8 +84,10 @@ items = Resource(
     create=ItemCreate,
     update=ItemUpdate,
     query=ItemQuery,
+    references={"xero_connection_id": XeroConnection},
     unique=("code",),
     search=("code", "name", "description"),
     order_by=("code",),
+    validate=settle_hook(RecordType.ITEM),
     after_write=_to_xero,
 )

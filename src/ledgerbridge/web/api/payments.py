@@ -10,10 +10,11 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar
 
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 from sqlalchemy.orm import Session
 
 from ledgerbridge.errors import Conflict
+from ledgerbridge.sync.migrate import settle_hook
 from ledgerbridge.sync.models import RecordType
 from ledgerbridge.sync.outbox import record_change
 from ledgerbridge.web.api.crud import Input, ListQuery, Output, Resource
@@ -46,6 +47,7 @@ class PaymentRead(Output):
     amount: Decimal
     account_code: str | None
     reference: str | None
+    xero_connection_id: str | None = Field(description="Its invoice's Xero organisation.")
     created_at: dt.datetime
 
 
@@ -53,6 +55,7 @@ class PaymentQuery(ListQuery):
     invoice_id: str | None = None
     date_from: dt.date | None = None
     date_to: dt.date | None = None
+    xero_connection_id: str | None = None
 
 
 def _apply(session: Session, actor: Actor, payment: Payment, values: dict[str, Any]) -> None:
@@ -87,5 +90,6 @@ payments = Resource(
     retire=None,
     apply=_apply,
     before_delete=_before_delete,
+    validate=settle_hook(RecordType.PAYMENT),
     after_write=_to_xero,
 )

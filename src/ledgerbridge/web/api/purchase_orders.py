@@ -10,6 +10,7 @@ from pydantic import Field, StringConstraints
 from sqlalchemy.orm import Session
 
 from ledgerbridge.money import LineAmountType
+from ledgerbridge.sync.migrate import settle_hook
 from ledgerbridge.sync.models import RecordType
 from ledgerbridge.sync.outbox import record_change
 from ledgerbridge.web.api.crud import Output, Resource
@@ -27,6 +28,7 @@ from ledgerbridge.web.api.document_parts import (
 from ledgerbridge.work import documents
 from ledgerbridge.work.auth import Actor
 from ledgerbridge.work.models import Client, PurchaseOrder, PurchaseOrderStatus
+from ledgerbridge.xero.models import XeroConnection
 
 
 class PurchaseOrderFields(HeaderFields):
@@ -63,6 +65,7 @@ class PurchaseOrderRead(Output):
     total_tax: Decimal
     total: Decimal
     created_at: dt.datetime
+    xero_connection_id: str | None
     updated_at: dt.datetime
 
 
@@ -106,7 +109,7 @@ purchase_orders = Resource(
     create=PurchaseOrderCreate,
     update=PurchaseOrderUpdate,
     query=PurchaseOrderQuery,
-    references={"client_id": Client},
+    references={"client_id": Client, "xero_connection_id": XeroConnection},
     unique=("number",),
     search=("number", "reference"),
     order_by=("issue_date", "created_at"),
@@ -114,5 +117,6 @@ purchase_orders = Resource(
     apply=_apply,
     render=_render,
     before_delete=_before_delete,
+    validate=settle_hook(RecordType.PURCHASE_ORDER),
     after_write=_to_xero,
 )

@@ -1,4 +1,5 @@
-"""Xero connections in the API: the workspace's app, connect, organisations, disconnect."""
+"""Xero connections in the API: the workspace's app, connect, organisations, disconnect,
+and Migrate (assign records synced before a second organisation to one of them)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import Field
 from sqlalchemy import select
 
+from ledgerbridge.sync import migrate
 from ledgerbridge.web.api.crud import Input, Output
 from ledgerbridge.web.deps import ActorDep, ManagerDep, SessionDep
 from ledgerbridge.web.webhooks import BUILT_IN_PATH, OWN_APP_PATH
@@ -136,6 +138,44 @@ async def disconnect(
     connection = await connections.disconnect(xero, session, actor, connection_id)
     return DisconnectOut(
         message="Disconnected successfully", connection=ConnectionOut.model_validate(connection)
+    )
+
+
+class MigrateIn(Input):
+    connection_id: str = Field(
+        min_length=1, max_length=64, description="The organisation records that belong to none go to."
+    )
+    dry_run: bool = Field(False, description="Count what it would do; write nothing.")
+
+
+class MigrateCountsOut(Output):
+    assigned: int = Field(description="Now belong to the chosen organisation.")
+    kept_linked: int = Field(description="Already linked in another organisation: belong to that one.")
+    with_party: int = Field(description="Go with their client (or invoice) to another organisation.")
+    already_assigned: int = Field(description="Belonged to an organisation before: untouched.")
+    retargeted: int = Field(description="Waiting changes moved to the record's organisation.")
+
+
+class MigrateOut(Output):
+    connection_id: str
+    tenant_name: str
+    dry_run: bool
+    changed: int = Field(description="Records assigned plus waiting changes moved; 0 when run again.")
+    counts: dict[str, MigrateCountsOut] = Field(description="Per record type.")
+
+
+@router.post("/migrate", response_model=MigrateOut)
+def migrate_records(body: MigrateIn, session: SessionDep, actor: ManagerDep) -> MigrateOut:
+    """Migrate: every record that belongs to no organisation (synced while the workspace had
+    one) is assigned to the chosen one, or to the one it is already linked in; links are
+    never changed. Running it again changes nothing."""
+    report = migrate.migrate(session, actor.workspace_id, body.connection_id, dry_run=body.dry_run)
+    return MigrateOut(
+        connection_id=report.connection_id,
+        tenant_name=report.tenant_name,
+        dry_run=report.dry_run,
+        changed=report.changed,
+        counts={k: MigrateCountsOut.model_validate(v) for k, v in report.counts.items()},
     )
 
 

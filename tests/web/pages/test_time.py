@@ -255,6 +255,16 @@ def test_bad_input_comes_back_with_the_values_and_the_field_named(
     no_task = post_form(service, WEEK, "/time/entries", {"date": "2026-11-17", "hours": "2"})
     assert no_task.status_code == 422
     assert "Task: choose the task you worked on" in no_task.text
+    # Every bad field at once: the hours and the missing task and date.
+    several = post_form(service, WEEK, "/time/entries", {"hours": "soon", "start_time": "25:99"})
+    assert several.status_code == 422
+    for message in (
+        "Hours: enter the hours",
+        "Task: choose the task",
+        "Date: enter the date",
+        "Start: enter a time",
+    ):
+        assert message in several.text
     with database.session() as session:
         assert session.scalars(select(TimeEntry)).all() == []
 

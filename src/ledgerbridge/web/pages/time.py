@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 from ledgerbridge.errors import FieldError, LedgerbridgeError, NotFound, PermissionDenied, ValidationFailed
 from ledgerbridge.payroll.models import ExportStatus, TimesheetExport
 from ledgerbridge.sync.models import OutboxEntry, OutboxStatus, RecordType, XeroLink
-from ledgerbridge.web.api.crud import _store
+from ledgerbridge.web.api.crud import Input, _store
 from ledgerbridge.web.api.time_entries import TimeEntryCreate, TimeEntryUpdate, time_entries
 from ledgerbridge.web.deps import SessionDep
 from ledgerbridge.web.pages._common import page_actor, redirect, render
@@ -398,20 +398,32 @@ def _plain(message: str) -> str:
     )
 
 
-def _errors_of(exc: Exception) -> dict[str, str]:
-    """Field name on the form -> "Label: what to fix", from the schema or the API's hooks."""
-    found: dict[str, str] = {}
-    if isinstance(exc, ValidationError):
+def _validated(schema: type[Input], values: dict[str, Any], form_errors: list[FieldError]) -> Input:
+    """The API's input schema over the form's values; every bad field is named at once."""
+    errors = list(form_errors)
+    body: Input | None = None
+    try:
+        body = schema.model_validate(values)
+    except ValidationError as exc:
         for error in exc.errors():
             name = str(error["loc"][0]) if error["loc"] else "date"
             name = _FIELD_NAMES.get(name, name)
-            found.setdefault(name, _schema_message(name, error))
-    elif isinstance(exc, LedgerbridgeError):
-        for item in exc.errors:
-            name = _FIELD_NAMES.get(item.field, item.field)
-            found.setdefault(name, _plain(item.message))
-        if not exc.errors:
-            found["form"] = exc.detail
+            if all(e.field != name for e in errors):
+                errors.append(FieldError(name, _schema_message(name, error)))
+    if errors or body is None:
+        raise ValidationFailed("Some fields need fixing.", errors)
+    return body
+
+
+def _errors_of(exc: LedgerbridgeError) -> dict[str, str]:
+    """Field name on the form -> "Label: what to fix", from the form, the schema or the
+    API's hooks; an error of no field is the form's ("form")."""
+    found: dict[str, str] = {}
+    for item in exc.errors:
+        name = _FIELD_NAMES.get(item.field, item.field)
+        found.setdefault(name, _plain(item.message))
+    if not exc.errors:
+        found["form"] = exc.detail
     return {
         name: text if name == "form" else f"{_LABELS.get(name, name.replace('_', ' ').capitalize())}: {text}"
         for name, text in found.items()
@@ -602,12 +614,10 @@ async def add_entry(request: Request, session: SessionDep) -> Response:
     values, form_errors = _field_values(form, manages=actor.role.manages)
     values.pop("approved", None)
     try:
-        if form_errors:
-            raise ValidationFailed("Check the hours.", form_errors)
-        body = TimeEntryCreate.model_validate({**values, "member_id": member.id})
+        body = _validated(TimeEntryCreate, {**values, "member_id": member.id}, form_errors)
         entry = TimeEntry(workspace_id=actor.workspace_id)
         _store_entry(session, actor, entry, body.model_dump())
-    except (ValidationError, LedgerbridgeError) as exc:
+    except LedgerbridgeError as exc:
         session.rollback()
         return _week_page(
             request, session, actor, member, monday, form=form, errors=_errors_of(exc), status_code=422
@@ -712,14 +722,11 @@ async def update_entry(entry_id: str, request: Request, session: SessionDep) -> 
     values, form_errors = _field_values(form, manages=actor.role.manages)
     try:
         refuse_if_locked(session, actor, entry)
-        if form_errors:
-            raise ValidationFailed("Check the hours.", form_errors)
-        body = TimeEntryUpdate.model_validate(values)
-        changes = body.model_dump(exclude_unset=True)
+        changes = _validated(TimeEntryUpdate, values, form_errors).model_dump(exclude_unset=True)
         if "task_id" in changes and changes["task_id"] == entry.task_id:
             del changes["task_id"]  # unchanged: an unassigned member's existing entry stays editable
         _store_entry(session, actor, entry, changes)
-    except (ValidationError, LedgerbridgeError) as exc:
+    except LedgerbridgeError as exc:
         session.rollback()
         entry = get_scoped(session, TimeEntry, actor.workspace_id, entry_id)
         return _entry_page(request, session, actor, entry, form=form, errors=_errors_of(exc), status_code=422)

@@ -189,8 +189,16 @@ async def run_tour(
         )
         if not await _connect(tour, result):
             return result
-        for step in (_setup, _members, _clients_as_tasks, _invoices, _timesheets, _projects):
-            result.flows.append(await _run_flow(tour, step))
+        flows: list[tuple[str, Step]] = [
+            ("Reference data and settings", _setup),
+            ("Members to Xero", _members),
+            ("Clients as tasks", _clients_as_tasks),
+            ("Hours to invoices", _invoices),
+            ("Timesheets to Payroll AU", _timesheets),
+            ("Approved time to Xero Projects", _projects),
+        ]
+        for number, (title, step) in enumerate(flows):
+            result.flows.append(await _run_flow(tour, FlowReport(number, title), step))
     finally:
         await browser.aclose()
         await services.aclose()
@@ -198,22 +206,12 @@ async def run_tour(
     return result
 
 
-Step = Callable[["_Tour", FlowReport], Awaitable[None]]
-_TITLES = {
-    "_setup": (0, "Reference data and settings"),
-    "_members": (1, "Members to Xero"),
-    "_clients_as_tasks": (2, "Clients as tasks"),
-    "_invoices": (3, "Hours to invoices"),
-    "_timesheets": (4, "Timesheets to Payroll AU"),
-    "_projects": (5, "Approved time to Xero Projects"),
-}
+Step = Callable[[_Tour, FlowReport], Awaitable[None]]
 
 
-async def _run_flow(tour: _Tour, step: Step) -> FlowReport:
+async def _run_flow(tour: _Tour, report: FlowReport, step: Step) -> FlowReport:
     """One flow; an expected failure (Xero's refusal, a missing link) is reported, not raised."""
-    number, title = _TITLES[step.__name__]
-    report = FlowReport(number, title)
-    tour.out.rule(f"[bold]{number}. {escape(title)}[/]", align="left")
+    tour.out.rule(f"[bold]{report.number}. {escape(report.title)}[/]", align="left")
     try:
         await step(tour, report)
     except LedgerbridgeError as error:
@@ -223,8 +221,8 @@ async def _run_flow(tour: _Tour, step: Step) -> FlowReport:
 
 
 def _message(error: LedgerbridgeError) -> str:
-    fields = "; ".join(f"{e.field}: {e.message}" for e in getattr(error, "errors", None) or [])
-    return f"{error.detail} ({fields})" if fields else error.detail
+    """The error's message with each field it names (``LedgerbridgeError.__str__``)."""
+    return str(error)
 
 
 def _print(out: Console, report: FlowReport) -> None:

@@ -1,0 +1,245 @@
+"""Records carry their Xero organisation through the API: chosen, inherited from their
+party, validated (the error names the field), routed to their own organisation's outbox,
+and Migrate with the links as truth. (End to end against the sandbox: tests/sync/test_migrate.py.)"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from ledgerbridge.db import Database
+from ledgerbridge.sync.models import OutboxEntry, OutboxStatus, RecordType, XeroLink
+from ledgerbridge.work.models import Client, Invoice, InvoiceKind, InvoiceStatus
+from ledgerbridge.xero.models import ConnectionStatus, XeroConnection
+from tests.factories import Seeded, seed_workspace
+from tests.web.api.test_invoices import _line, _sales
+
+AU, NZ = "Demo Company (AU)", "Demo Company (NZ)"
+
+
+@pytest.fixture
+def orgs(database: Database, seeded: Seeded) -> dict[str, str]:
+    """Two connected organisations, AU the default (no Xero needed: nothing here is sent)."""
+    ids: dict[str, str] = {}
+    with database.session() as session:
+        for name, default in ((AU, True), (NZ, False)):
+            connection = XeroConnection(
+                workspace_id=seeded.workspace_id,
+                tenant_id=f"tenant-{name}",
+                tenant_name=name,
+                status=ConnectionStatus.CONNECTED,
+                is_default=default,
+            )
+            session.add(connection)
+            session.flush()
+            ids[name] = connection.id
+    return ids
+
+
+def created(response: Any) -> dict[str, Any]:
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def waiting(database: Database, local_id: str) -> list[str]:
+    """The organisations a change to this record waits for."""
+    with database.session() as session:
+        return list(
+            session.scalars(
+                select(OutboxEntry.connection_id).where(
+                    OutboxEntry.local_id == local_id, OutboxEntry.status == OutboxStatus.PENDING
+                )
+            )
+        )
+
+
+def link(
+    database: Database, seeded: Seeded, connection_id: str, record_type: RecordType, local_id: str
+) -> None:
+    with database.session() as session:
+        session.add(
+            XeroLink(
+                workspace_id=seeded.workspace_id,
+                connection_id=connection_id,
+                record_type=record_type,
+                local_id=local_id,
+                xero_id=f"x-{connection_id[:8]}-{local_id[:8]}",
+                content_hash="",
+                synced_at=session.get(XeroConnection, connection_id).created_at,  # type: ignore[union-attr]
+            )
+        )
+
+
+def test_each_record_type_takes_and_shows_its_organisation(
+    owner: TestClient, seeded: Seeded, orgs: dict[str, str], database: Database
+) -> None:
+    nz = orgs[NZ]
+    client = created(owner.post("/api/v1/clients", json={"name": "Kiwi Kites", "xero_connection_id": nz}))
+    item = created(owner.post("/api/v1/items", json={"code": "KITE", "xero_connection_id": nz}))
+    invoice = created(owner.post("/api/v1/invoices", json=_sales(seeded, client_id=client["id"])))
+    note = created(owner.post("/api/v1/credit-notes", json={"client_id": client["id"], "lines": [_line()]}))
+    order = created(
+        owner.post(
+            "/api/v1/purchase-orders",
+            json={"client_id": seeded.supplier_id, "lines": [_line()], "xero_connection_id": nz},
+        )
+    )
+    assert [r["xero_connection_id"] for r in (client, item, invoice, note, order)] == [nz] * 5
+    for path, record in (("clients", client), ("items", item), ("invoices", invoice)):
+        assert owner.get(f"/api/v1/{path}/{record['id']}").json()["xero_connection_id"] == nz
+        listed = owner.get(f"/api/v1/{path}", params={"xero_connection_id": nz}).json()["items"]
+        assert [r["id"] for r in listed] == [record["id"]]
+    # A change waits for its own organisation only, though AU is the default.
+    for record in (client, item, invoice, note, order):
+        assert waiting(database, record["id"]) == [nz]
+    # Left out: the default, where it will first be sent.
+    plain = created(owner.post("/api/v1/clients", json={"name": "Plain Pies"}))
+    assert plain["xero_connection_id"] is None
+    assert waiting(database, plain["id"]) == [orgs[AU]]
+
+
+def test_a_payment_goes_with_its_invoice(owner: TestClient, seeded: Seeded, orgs: dict[str, str]) -> None:
+    invoice = created(
+        owner.post("/api/v1/invoices", json=_sales(seeded, status="approved", xero_connection_id=orgs[NZ]))
+    )
+    payment = created(
+        owner.post(
+            "/api/v1/payments", json={"invoice_id": invoice["id"], "amount": "10.00", "date": "2026-11-20"}
+        )
+    )
+    assert payment["xero_connection_id"] == orgs[NZ]
+
+
+def test_an_organisation_of_another_workspace_or_none_names_the_field(
+    owner: TestClient, seeded: Seeded, orgs: dict[str, str], database: Database
+) -> None:
+    with database.session() as session:
+        other = seed_workspace(session, "Elsewhere Pty Ltd", slug="elsewhere")
+        foreign = XeroConnection(workspace_id=other.workspace_id, tenant_id="t-x", tenant_name="Foreign Org")
+        session.add(foreign)
+        session.flush()
+        foreign_id = foreign.id
+    for bad in (foreign_id, "no-such-id"):
+        refused = owner.post("/api/v1/clients", json={"name": "Bad Org Ltd", "xero_connection_id": bad})
+        assert refused.status_code == 422, refused.text
+        assert [e["field"] for e in refused.json()["errors"]] == ["xero_connection_id"]
+        patched = owner.patch(f"/api/v1/items/{_item(owner)}", json={"xero_connection_id": bad})
+        assert patched.status_code == 422, patched.text
+        migrate = owner.post("/api/v1/xero/migrate", json={"connection_id": bad})
+        assert migrate.status_code == 422, migrate.text
+        assert [e["field"] for e in migrate.json()["errors"]] == ["connection_id"]
+
+
+def _item(owner: TestClient) -> str:
+    found = owner.get("/api/v1/items", params={"q": "PLAIN"}).json()["items"]
+    if found:
+        return str(found[0]["id"])
+    return str(created(owner.post("/api/v1/items", json={"code": "PLAIN"}))["id"])
+
+
+def test_a_document_cannot_go_where_its_client_is_not(
+    owner: TestClient, seeded: Seeded, orgs: dict[str, str], database: Database
+) -> None:
+    client = created(
+        owner.post("/api/v1/clients", json={"name": "Aussie Anchors", "xero_connection_id": orgs[AU]})
+    )
+    refused = owner.post(
+        "/api/v1/invoices", json=_sales(seeded, client_id=client["id"], xero_connection_id=orgs[NZ])
+    )
+    assert refused.status_code == 422, refused.text
+    assert [e["field"] for e in refused.json()["errors"]] == ["xero_connection_id"]
+    assert AU in refused.json()["errors"][0]["message"]
+    link(database, seeded, orgs[NZ], RecordType.CONTACT, client["id"])  # the client is in NZ too
+    allowed = owner.post(
+        "/api/v1/invoices", json=_sales(seeded, client_id=client["id"], xero_connection_id=orgs[NZ])
+    )
+    assert created(allowed)["xero_connection_id"] == orgs[NZ]
+
+
+def test_a_record_in_xero_cannot_move_to_another_organisation(
+    owner: TestClient, seeded: Seeded, orgs: dict[str, str], database: Database
+) -> None:
+    link(database, seeded, orgs[AU], RecordType.CONTACT, seeded.client_id)
+    moved = owner.patch(f"/api/v1/clients/{seeded.client_id}", json={"xero_connection_id": orgs[NZ]})
+    assert moved.status_code == 409, moved.text
+    assert [e["field"] for e in moved.json()["errors"]] == ["xero_connection_id"]
+    kept = owner.patch(f"/api/v1/clients/{seeded.client_id}", json={"phone": "02 1111 2222"})
+    assert kept.json()["xero_connection_id"] == orgs[AU], "an edit takes the organisation it is linked in"
+
+
+def test_migrate_keeps_links_as_truth_and_is_idempotent(
+    owner: TestClient, seeded: Seeded, orgs: dict[str, str], database: Database
+) -> None:
+    au, nz = orgs[AU], orgs[NZ]
+    with database.session() as session:  # records from before there were organisations
+        only_nz = Client(workspace_id=seeded.workspace_id, name="Only In NZ")
+        both = Client(workspace_id=seeded.workspace_id, name="In Both")
+        session.add_all([only_nz, both])
+        session.flush()
+        ids = {"only_nz": only_nz.id, "both": both.id}
+    link(database, seeded, nz, RecordType.CONTACT, ids["only_nz"])
+    link(database, seeded, nz, RecordType.CONTACT, ids["both"])
+    link(database, seeded, au, RecordType.CONTACT, ids["both"])
+    with database.session() as session:
+        bill = Invoice(
+            workspace_id=seeded.workspace_id,
+            kind=InvoiceKind.SALES,
+            status=InvoiceStatus.DRAFT,
+            number="OLD-1",
+            client_id=ids["only_nz"],
+            issue_date=date(2026, 11, 1),
+            currency="AUD",
+        )
+        stray = OutboxEntry(
+            workspace_id=seeded.workspace_id,
+            connection_id=au,
+            record_type=RecordType.CONTACT,
+            local_id=ids["only_nz"],
+            idempotency_key="k-stray",
+        )
+        misrouted = OutboxEntry(
+            workspace_id=seeded.workspace_id,
+            connection_id=au,
+            record_type=RecordType.CONTACT,
+            local_id=seeded.supplier_id,
+            idempotency_key="k-misrouted",
+        )
+        session.add_all([bill, stray, misrouted])
+        session.flush()
+        ids["bill"] = bill.id
+    with database.session() as session:
+        links_before = sorted(
+            (x.connection_id, x.local_id, x.xero_id) for x in session.scalars(select(XeroLink))
+        )
+
+    report = owner.post("/api/v1/xero/migrate", json={"connection_id": au}).json()
+    contacts = report["counts"]["contact"]
+    assert contacts["kept_linked"] == 1  # only in NZ
+    assert contacts["assigned"] == 3  # in both (AU chosen), and the seeded customer and supplier
+    assert report["counts"]["invoice"]["with_party"] == 1
+    organisation = {
+        key: owner.get(f"/api/v1/{'invoices' if key == 'bill' else 'clients'}/{ident}").json()[
+            "xero_connection_id"
+        ]
+        for key, ident in ids.items()
+    }
+    assert organisation == {"only_nz": nz, "both": au, "bill": nz}
+    # A change waiting for AU for the client that is in NZ only moves to NZ, not copied;
+    # one for a client that now belongs to AU stays.
+    assert waiting(database, ids["only_nz"]) == [nz]
+    assert waiting(database, seeded.supplier_id) == [au]
+    assert contacts["retargeted"] == 1
+    with database.session() as session:
+        links_after = sorted(
+            (x.connection_id, x.local_id, x.xero_id) for x in session.scalars(select(XeroLink))
+        )
+    assert links_after == links_before
+
+    again = owner.post("/api/v1/xero/migrate", json={"connection_id": au}).json()
+    assert again["changed"] == 0
+    assert again["counts"]["contact"]["already_assigned"] == 4

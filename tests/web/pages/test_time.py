@@ -687,3 +687,40 @@ def test_entries_billed_or_sent_to_xero_are_locked_with_their_reason(
         assert stored is not None and stored.duration_minutes != 480
     assert post_form(service, WEEK, f"/time/entries/{free}/delete").status_code == 303
     assert _stored(database, free) is None
+
+
+def test_many_tasks_are_offered_in_part_with_a_search_and_the_recent_ones(
+    service: TestClient,
+    database: Database,
+    linked: Seeded,
+    clock: Callable[[datetime], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A task per Xero contact makes thousands: the forms offer the first ones, the
+    member's recent tasks, and a search that narrows them in SQL."""
+    monkeypatch.setattr(time_page, "TASK_LIMIT", 3)
+    with database.session() as session:
+        xero = Project(workspace_id=linked.workspace_id, name="Xero")
+        session.add(xero)
+        session.flush()
+        names = ["Acme Plumbing", "Bondi Surf Co", "Coogee Cafe", "Manly Ferries", "Zeta Dental"]
+        tasks = {n: Task(workspace_id=linked.workspace_id, project_id=xero.id, name=n) for n in names}
+        session.add_all(tasks.values())
+        session.flush()
+        zeta = tasks["Zeta Dental"].id
+    _entry(database, linked, MONDAY, task_id=zeta, minutes=60)
+    sign_in(service, "member@harbour.example.com")
+
+    page = service.get(WEEK).text
+    assert "Find a task" in page
+    assert "Acme Plumbing" in page and "Zeta Dental" in page  # the first three, and the recent one
+    assert "Manly Ferries" not in page
+    found = service.get(f"{WEEK}&task_q=manly").text
+    assert "Manly Ferries" in found and "Coogee Cafe" not in found
+    manly = re.search(r'<option value="([^"]+)">Manly Ferries</option>', found)
+    assert manly
+    post_form(service, WEEK, "/time/timer/start", {"task_id": manly.group(1)})
+    with database.session() as session:
+        assert session.scalars(
+            select(TimeEntry.task_id).where(TimeEntry.end_time.is_(None), TimeEntry.start_time.is_not(None))
+        ).one() == manly.group(1)

@@ -65,6 +65,9 @@ PAGE = "/time"
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MINUTES_PER_HOUR = 60
 MAX_HOURS = Decimal(24)
+TASK_LIMIT = 200
+RECENT_DAYS = 28
+RECENT_LIMIT = 30
 TWO_PLACES = Decimal("0.01")
 _HOURS_AND_MINUTES = re.compile(r"^(\d{1,2}):([0-5]\d)$")
 
@@ -302,8 +305,25 @@ def task_labels(session: Session, workspace_id: str, task_ids: Iterable[str]) ->
     return {task_id: (project, task) for task_id, project, task in rows}
 
 
-def task_choices(session: Session, workspace_id: str, member: Member | None) -> list[tuple[str, list[Task]]]:
-    """Open tasks of open projects, by project, without those the member is unassigned from."""
+@dataclass(frozen=True)
+class TaskChoices:
+    """The tasks the forms offer, by project: at most ``TASK_LIMIT`` of the open ones (a
+    workspace with a task per Xero contact has thousands), narrowed by ``search``, plus
+    the member's recent tasks and the ones a form already holds."""
+
+    groups: list[tuple[str, list[Task]]]
+    more: bool
+    search: str
+
+
+def task_choices(
+    session: Session,
+    workspace_id: str,
+    member: Member | None,
+    search: str | None = None,
+    keep: Iterable[str] = (),
+) -> TaskChoices:
+    """Open tasks of open projects, without those the member is unassigned from."""
     query = (
         select(Project.name, Task)
         .join(Project, Project.id == Task.project_id)
@@ -313,10 +333,45 @@ def task_choices(session: Session, workspace_id: str, member: Member | None) -> 
     if member is not None:
         unassigned = select(TaskUnassignment.task_id).where(TaskUnassignment.member_id == member.id)
         query = query.where(Task.id.not_in(unassigned))
+    text = (search or "").strip()
+    if text:
+        pattern = f"%{text}%"
+        query = query.where(or_(Task.name.ilike(pattern), Project.name.ilike(pattern)))
+    rows = [(project, task) for project, task in session.execute(query.limit(TASK_LIMIT + 1)).tuples()]
+    more = len(rows) > TASK_LIMIT
+    rows = rows[:TASK_LIMIT]
+    wanted = set(keep) | (_recent_task_ids(session, member) if member is not None else set())
+    missing = wanted - {task.id for _, task in rows}
+    if missing:
+        extra = session.execute(
+            select(Project.name, Task)
+            .join(Project, Project.id == Task.project_id)
+            .where(Task.workspace_id == workspace_id, Task.id.in_(missing))
+        ).tuples()
+        rows = sorted([*rows, *extra], key=lambda row: (row[0].lower(), row[1].name.lower(), row[1].id))
     grouped: dict[str, list[Task]] = defaultdict(list)
-    for project, task in session.execute(query):
+    for project, task in rows:
         grouped[project].append(task)
-    return list(grouped.items())
+    return TaskChoices(list(grouped.items()), more, text)
+
+
+def _recent_task_ids(session: Session, member: Member) -> set[str]:
+    """Open tasks the member tracked time on lately: always offered, whatever the limit."""
+    since = local_now(session, member.workspace_id).date() - timedelta(days=RECENT_DAYS)
+    return set(
+        session.scalars(
+            select(TimeEntry.task_id)
+            .join(Task, Task.id == TimeEntry.task_id)
+            .where(
+                TimeEntry.workspace_id == member.workspace_id,
+                TimeEntry.member_id == member.id,
+                TimeEntry.date >= since,
+                Task.archived.is_(False),
+            )
+            .distinct()
+            .limit(RECENT_LIMIT)
+        )
+    )
 
 
 def running_entry(session: Session, member: Member) -> TimeEntry | None:
@@ -489,6 +544,7 @@ def _week_page(
     form: Mapping[str, str] | None = None,
     errors: Mapping[str, str] | None = None,
     status_code: int = 200,
+    task_search: str | None = None,
 ) -> HTMLResponse:
     now = local_now(session, actor.workspace_id)
     own = own_member(session, actor)
@@ -529,7 +585,13 @@ def _week_page(
             "running": running,
             "running_since": _started_at(running, now.tzinfo) if running is not None else None,
             "elapsed": _elapsed(running, now) if running is not None else None,
-            "tasks": task_choices(session, actor.workspace_id, member),
+            "tasks": task_choices(
+                session,
+                actor.workspace_id,
+                member,
+                task_search,
+                [form["task_id"]] if form and form.get("task_id") else [],
+            ),
             "work_types": list(
                 session.scalars(
                     scoped(WorkType, actor.workspace_id)
@@ -550,6 +612,7 @@ def _week_page(
             },
             "errors": errors or {},
             "can_manage": actor.role.manages,
+            "task_limit": TASK_LIMIT,
             "unapproved": sum(
                 1 for e in entries if not e.approved and not is_running(e) and e.worked_minutes > 0
             ),
@@ -572,7 +635,11 @@ def _elapsed(entry: TimeEntry, now: datetime) -> str:
 
 @router.get(PAGE, response_class=HTMLResponse)
 def time_page(
-    request: Request, session: SessionDep, member: str | None = None, week: str | None = None
+    request: Request,
+    session: SessionDep,
+    member: str | None = None,
+    week: str | None = None,
+    task_q: str | None = None,
 ) -> Response:
     actor = page_actor(request, session)
     try:
@@ -582,7 +649,7 @@ def time_page(
     except PermissionDenied as exc:
         return _refused(request, session, actor, exc.detail, 403)
     today = local_now(session, actor.workspace_id).date()
-    return _week_page(request, session, actor, chosen, _parse_week(week, today))
+    return _week_page(request, session, actor, chosen, _parse_week(week, today), task_search=task_q)
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -620,7 +687,15 @@ async def add_entry(request: Request, session: SessionDep) -> Response:
     except LedgerbridgeError as exc:
         session.rollback()
         return _week_page(
-            request, session, actor, member, monday, form=form, errors=_errors_of(exc), status_code=422
+            request,
+            session,
+            actor,
+            member,
+            monday,
+            form=form,
+            errors=_errors_of(exc),
+            status_code=422,
+            task_search=form.get("task_q"),
         )
     return redirect(
         request,
@@ -639,6 +714,7 @@ def _entry_page(
     form: Mapping[str, str] | None = None,
     errors: Mapping[str, str] | None = None,
     status_code: int = 200,
+    task_search: str | None = None,
 ) -> HTMLResponse:
     member = session.get(Member, entry.member_id)
     lock = lock_reasons(session, [entry]).get(entry.id)
@@ -655,7 +731,13 @@ def _entry_page(
             "running": is_running(entry),
             "form": form or _entry_form(entry),
             "errors": errors or {},
-            "tasks": task_choices(session, actor.workspace_id, member),
+            "tasks": task_choices(
+                session,
+                actor.workspace_id,
+                member,
+                task_search,
+                [entry.task_id, *([form["task_id"]] if form and form.get("task_id") else [])],
+            ),
             "labels": task_labels(session, actor.workspace_id, [entry.task_id]),
             "work_types": list(
                 session.scalars(
@@ -704,12 +786,12 @@ def _entry_or_refusal(
 
 
 @router.get(PAGE + "/entries/{entry_id}", response_class=HTMLResponse)
-def edit_entry(entry_id: str, request: Request, session: SessionDep) -> Response:
+def edit_entry(entry_id: str, request: Request, session: SessionDep, task_q: str | None = None) -> Response:
     actor = page_actor(request, session)
     entry = _entry_or_refusal(request, session, actor, entry_id)
     if isinstance(entry, HTMLResponse):
         return entry
-    return _entry_page(request, session, actor, entry)
+    return _entry_page(request, session, actor, entry, task_search=task_q)
 
 
 @router.post(PAGE + "/entries/{entry_id}", dependencies=[Depends(require_csrf)])
@@ -729,7 +811,16 @@ async def update_entry(entry_id: str, request: Request, session: SessionDep) -> 
     except LedgerbridgeError as exc:
         session.rollback()
         entry = get_scoped(session, TimeEntry, actor.workspace_id, entry_id)
-        return _entry_page(request, session, actor, entry, form=form, errors=_errors_of(exc), status_code=422)
+        return _entry_page(
+            request,
+            session,
+            actor,
+            entry,
+            form=form,
+            errors=_errors_of(exc),
+            status_code=422,
+            task_search=form.get("task_q"),
+        )
     member = session.get(Member, entry.member_id)
     assert member is not None
     return redirect(

@@ -324,31 +324,18 @@ def test_editing_lines_recomputes_the_totals_and_keeps_the_hours(
     assert load(database, invoice_id)[1].total == Decimal("1760.00")
 
 
-def test_approve_moves_a_draft_on_and_then_its_lines_are_read_only(
-    owner_page: TestClient, seeded: Seeded, database: Database
-) -> None:
+def test_approve_moves_a_draft_on(owner_page: TestClient, seeded: Seeded, database: Database) -> None:
     log_hours(owner_page, seeded.employee_id, seeded.task_id)
     invoice_id = create_from_hours(owner_page, sales(seeded))
     page = f"/invoices/{invoice_id}"
     assert post_form(owner_page, page, f"{page}/approve").status_code == 303
     assert load(database, invoice_id)[0].status is InvoiceStatus.APPROVED
-    text = owner_page.get(page).text
-    assert "Approved. It can be sent via Xero now." in html.unescape(text)
-    assert 'action="/invoices/' + invoice_id + '/lines"' not in text
-    token = csrf_of(text)
-    refused = owner_page.post(
-        f"{page}/lines",
-        data={
-            "csrf_token": token,
-            "line_count": "1",
-            "lines-0-description": "Extra",
-            "lines-0-quantity": "1",
-        },
-        follow_redirects=False,
-    )
-    assert refused.status_code == 303
-    assert "cannot be changed: it is approved, not a draft" in flash_of(owner_page, page)
-    assert load(database, invoice_id)[1].total == Decimal("1466.66")
+    text = html.unescape(owner_page.get(page).text)
+    assert "Approved. It can be sent via Xero now." in text
+    assert 'data-status="approved"' in text and f"/invoices/{invoice_id}/approve" not in text
+    assert "Save lines" in text, "not in Xero yet: still fixable here"
+    again = post_form(owner_page, page, f"{page}/approve")
+    assert again.status_code == 303
 
 
 def test_members_cannot_build_approve_or_send(
@@ -444,6 +431,13 @@ def test_send_via_xero_puts_the_invoice_in_the_sandbox(
     assert f'data-invoice="{invoice_id}"' in (listing := owner_page.get("/invoices").text)
     assert f"In Xero as {invoice.number}" in listing
 
+    assert "Save lines" not in shown and "Xero has this invoice now: change it in Xero." in shown
+    typed = {"line_count": "1", "lines-0-description": "Extra", "lines-0-quantity": "1"}
+    refused = post_form(owner_page, page, f"{page}/lines", typed)
+    assert refused.status_code == 303
+    assert "cannot be changed: Xero has it now" in flash_of(owner_page, page)
+    assert load(database, invoice_id)[1].total == Decimal("1466.66")
+
 
 def test_xero_s_validation_message_shows_on_the_invoice(
     au: Organisation,
@@ -479,3 +473,17 @@ def test_xero_s_validation_message_shows_on_the_invoice(
     assert "Xero said:" in text and issue.message in text
     assert issue.hint in text
     assert issue.message in html.unescape(owner_page.get("/invoices").text)
+
+    fixed = post_form(  # the fix, on the same page: an account Xero knows; then send again
+        owner_page,
+        page,
+        f"{page}/lines",
+        line_form(owner_page, invoice_id, **{"lines-0-account_code": "200"}),
+    )
+    assert fixed.status_code == 303, fixed.text
+    assert post_form(owner_page, page, f"{page}/send").status_code == 303
+    assert "Waiting to go to Xero" in owner_page.get(page).text
+    run_jobs()
+    theirs = in_sandbox(sandbox_state, au, database, invoice_id)
+    assert (theirs["LineItems"][0]["AccountCode"], theirs["Total"]) == ("200", Decimal("1466.66"))
+    assert "In Xero as" in owner_page.get(page).text

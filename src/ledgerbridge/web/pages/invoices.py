@@ -104,8 +104,16 @@ def _quantity(value: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def _unit_price(value: Decimal) -> str:
+    """A unit price: at least 2 decimals as money reads, up to the 4 Xero keeps."""
+    text = _quantity(value)
+    places = len(text.partition(".")[2])
+    return f"{value:.2f}" if places < 2 else text
+
+
 templates.env.filters["invoice_money"] = _money
 templates.env.filters["invoice_quantity"] = _quantity
+templates.env.filters["invoice_unit"] = _unit_price
 
 
 async def form_data(request: Request) -> FormData:
@@ -136,15 +144,13 @@ class XeroState:
 
     @property
     def summary(self) -> str:
-        if self.error is not None:
-            return "Xero refused it"
+        """One phrase for the list: a new send waiting comes before the last refusal."""
         if self.queued:
             return "Waiting to go to Xero"
+        if self.error is not None:
+            return "Xero refused it"
         if self.linked:
-            status = (self.xero_status or "").lower()
-            return f"In Xero{' as ' + self.xero_number if self.xero_number else ''}" + (
-                f" ({status})" if status else ""
-            )
+            return f"In Xero as {self.xero_number}" if self.xero_number else "In Xero"
         return "Not in Xero"
 
 
@@ -197,7 +203,7 @@ def xero_states(session: Session, workspace_id: str, invoice_ids: Sequence[str])
             linked=link is not None,
             xero_number=content.get("number"),
             xero_status=content.get("status"),
-            queued=invoice_id in queued and error is None,
+            queued=invoice_id in queued,
             error=error,
         )
     return states
@@ -604,7 +610,7 @@ def _rows_of(
                 values={
                     "description": line.description,
                     "quantity": _quantity(line.quantity),
-                    "unit_amount": _quantity(line.unit_amount),
+                    "unit_amount": _unit_price(line.unit_amount),
                     "account_code": line.account_code or "",
                     "tax_type": line.tax_type or "",
                 },
@@ -617,7 +623,14 @@ def _rows_of(
 
 
 def _editable(invoice: Invoice, state: XeroState) -> bool:
-    return invoice.status is InvoiceStatus.DRAFT and not state.owned_by_xero
+    """A draft that Xero does not own, or an approved one that never reached Xero (Send via
+    Xero approves first, so an invoice Xero refused must still be fixable here). Once Xero
+    has it beyond a draft, Xero owns its fields (``sync.invoices``), so edits go there."""
+    if state.owned_by_xero:
+        return False
+    if invoice.status is InvoiceStatus.DRAFT:
+        return True
+    return invoice.status is InvoiceStatus.APPROVED and not state.linked
 
 
 def _render_invoice(
@@ -797,9 +810,9 @@ def save_lines(invoice_id: str, request: Request, session: SessionDep, posted: F
     state = xero_states(session, actor.workspace_id, [invoice.id])[invoice.id]
     if not _editable(invoice, state):
         why = (
-            "Xero owns it now; change it in Xero"
-            if state.owned_by_xero
-            else f"it is {STATUS_LABELS[invoice.status].lower()}, not a draft"
+            "Xero has it now; change it in Xero"
+            if state.linked
+            else f"it is {STATUS_LABELS[invoice.status].lower()}"
         )
         return redirect(request, here, f"The lines cannot be changed: {why}.", "error")
     posted_rows = _posted_rows(posted, invoice)
@@ -833,9 +846,10 @@ def save_lines(invoice_id: str, request: Request, session: SessionDep, posted: F
             422,
         )
     total = documents.invoice_balance(session, invoice).totals.total
-    return redirect(
-        request, here, f"Lines saved. The total is now {invoice.currency} {_money(total)}.", "success"
-    )
+    message = f"Lines saved. The total is now {invoice.currency} {_money(total)}."
+    if xero_states(session, actor.workspace_id, [invoice.id])[invoice.id].queued:
+        message += " The change is queued for Xero."
+    return redirect(request, here, message, "success")
 
 
 @router.post(PAGE + "/{invoice_id}/approve", dependencies=CSRF, response_model=None)

@@ -9,7 +9,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
+from typer.testing import CliRunner
 
+from ledgerbridge.cli import app
 from ledgerbridge.db import Database
 from ledgerbridge.sandbox.state import SandboxState
 from ledgerbridge.sync.models import OutboxEntry, RecordType, XeroLink
@@ -309,3 +311,24 @@ def test_migrate_is_for_managers(
         "/api/v1/xero/migrate", json={"connection_id": connection_id(database, "Demo Company (AU)")}
     )
     assert response.status_code == 403, response.text
+
+
+def test_migrate_from_the_command_line(
+    xero_cli: CliRunner, owner_api: TestClient, au: Organisation, seeded: Seeded, database: Database
+) -> None:
+    au_id = connection_id(database, "Demo Company (AU)")
+    target = ["xero", "migrate", "-w", seeded.workspace_id, "--to", "demo company (au)"]
+    shown = xero_cli.invoke(app, [*target, "--dry-run"])
+    assert shown.exit_code == 0, shown.output
+    assert "Would change 2 for Demo Company (AU) (dry run)." in " ".join(shown.output.split())
+    assert set(organisations(database).values()) == {None}
+
+    done = xero_cli.invoke(app, ["xero", "migrate", "-w", seeded.workspace_id, "--to", au_id])
+    assert done.exit_code == 0, done.output
+    assert set(organisations(database).values()) == {au_id}
+    again = xero_cli.invoke(app, target)
+    assert "Changed 0 for Demo Company (AU)." in " ".join(again.output.split())
+
+    unknown = xero_cli.invoke(app, ["xero", "migrate", "-w", seeded.workspace_id, "--to", "Nowhere Ltd"])
+    assert unknown.exit_code != 0
+    assert "to: no Xero organisation with id 'Nowhere Ltd'" in " ".join(unknown.output.split())

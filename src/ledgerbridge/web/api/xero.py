@@ -8,15 +8,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import Field
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ledgerbridge.sync import migrate
 from ledgerbridge.web.api.crud import Input, Output
 from ledgerbridge.web.deps import ActorDep, ManagerDep, SessionDep
-from ledgerbridge.web.webhooks import BUILT_IN_PATH, OWN_APP_PATH
 from ledgerbridge.xero import apps, connections
 from ledgerbridge.xero.doctor import as_dict, diagnose
-from ledgerbridge.xero.models import ConnectionStatus, XeroApp
+from ledgerbridge.xero.models import ConnectionStatus
 from ledgerbridge.xero.services import XeroServices
 
 router = APIRouter(prefix="/xero", tags=["Xero"])
@@ -31,10 +30,20 @@ XeroDep = Annotated[XeroServices, Depends(get_xero)]
 
 
 class AppIn(Input):
-    client_id: str = Field(min_length=1, max_length=100)
-    client_secret: str = Field(min_length=1, max_length=500)
+    client_id: str = Field(min_length=1, max_length=apps.CLIENT_ID_MAX)
+    client_secret: str | None = Field(
+        None,
+        max_length=apps.SECRET_MAX,
+        description="Sealed at rest, never shown. Required the first time and whenever client_id "
+        "changes; left out (or empty) otherwise, the stored secret is kept.",
+    )
     granular_scopes: bool = False
-    webhook_key: str | None = Field(None, max_length=500, description="From the app's Webhooks page.")
+    webhook_key: str | None = Field(
+        None,
+        max_length=apps.SECRET_MAX,
+        description="From the app's Webhooks page. Left out: the stored key is kept. "
+        "null or empty: the stored key is removed.",
+    )
 
 
 class AppOut(Output):
@@ -46,6 +55,9 @@ class AppOut(Output):
         description="Register this as the app's webhook delivery URL (CONTACT, INVOICE, CREDITNOTE events)."
     )
     has_webhook_key: bool = Field(description="Whether a webhook key is stored (it is never shown).")
+    connected_through: int = Field(
+        description="Organisations connected through your own app (they need reconnecting if it is removed)."
+    )
 
 
 class ConnectOut(Output):
@@ -69,48 +81,71 @@ class DisconnectOut(Output):
     connection: ConnectionOut
 
 
-def _app_out(xero: XeroServices, workspace_id: str, own: XeroApp | None) -> AppOut:
-    """What an admin copies into Xero's developer portal: the redirect URL, and the webhook
-    URL (the built-in app's shared one, or this workspace's own for its own app)."""
-    base = xero.settings.base_url.rstrip("/")
-    if own is not None:
-        return AppOut(
-            client_id=own.client_id,
-            own_app=True,
-            granular_scopes=own.granular_scopes,
-            redirect_url=apps.redirect_uri(xero.settings),
-            webhook_url=base + OWN_APP_PATH.format(workspace_id=workspace_id),
-            has_webhook_key=own.webhook_key_sealed is not None,
-        )
+class AppRemovedOut(Output):
+    message: str
+    organisations_to_reconnect: int = Field(
+        description="Organisations that were connected through the removed app: reconnect each."
+    )
+    app: AppOut = Field(description="The app Connect uses now (the built-in one, if configured).")
+
+
+def _app_out(session: Session, xero: XeroServices, workspace_id: str) -> AppOut:
+    """What an admin copies into Xero's developer portal (``apps.view``, as the page shows it)."""
+    view = apps.view(session, xero.settings, workspace_id)
     return AppOut(
-        client_id=xero.settings.xero_client_id,
-        own_app=False,
-        granular_scopes=xero.settings.xero_granular_scopes,
-        redirect_url=apps.redirect_uri(xero.settings),
-        webhook_url=base + BUILT_IN_PATH,
-        has_webhook_key=xero.settings.xero_webhook_key is not None,
+        client_id=view.client_id,
+        own_app=view.own_app,
+        granular_scopes=view.granular_scopes,
+        redirect_url=view.redirect_url,
+        webhook_url=view.webhook_url,
+        has_webhook_key=view.has_webhook_key,
+        connected_through=view.connected_through,
     )
 
 
 @router.get("/app", response_model=AppOut)
 def get_app(session: SessionDep, actor: ActorDep, xero: XeroDep) -> AppOut:
-    own = session.scalar(select(XeroApp).where(XeroApp.workspace_id == actor.workspace_id))
-    return _app_out(xero, actor.workspace_id, own)
+    return _app_out(session, xero, actor.workspace_id)
 
 
 @router.put("/app", response_model=AppOut)
 def put_app(body: AppIn, session: SessionDep, actor: ManagerDep, xero: XeroDep) -> AppOut:
-    """Bring your own Xero app. The secret is sealed at rest and never shown again."""
-    own = session.scalar(select(XeroApp).where(XeroApp.workspace_id == actor.workspace_id))
-    if own is None:
-        own = XeroApp(workspace_id=actor.workspace_id)
-        session.add(own)
-    own.client_id = body.client_id
-    own.client_secret_sealed = xero.vault.seal(body.client_secret)
-    own.granular_scopes = body.granular_scopes
-    own.webhook_key_sealed = xero.vault.seal(body.webhook_key) if body.webhook_key else None
-    session.flush()
-    return _app_out(xero, actor.workspace_id, own)
+    """Bring your own Xero app. The secret is sealed at rest and never shown again.
+
+    Leaving out ``client_secret`` keeps the stored one for the same ``client_id`` (a new
+    Client ID needs its own secret). Leaving out ``webhook_key`` keeps the stored key;
+    sending it as null or empty removes it."""
+    given = body.model_fields_set
+    apps.save_app(
+        session,
+        xero.vault,
+        actor,
+        client_id=body.client_id,
+        client_secret=body.client_secret,
+        granular_scopes=body.granular_scopes,
+        webhook_key=body.webhook_key,
+        remove_webhook_key="webhook_key" in given and not body.webhook_key,
+    )
+    return _app_out(session, xero, actor.workspace_id)
+
+
+@router.delete("/app", response_model=AppRemovedOut)
+def delete_app(session: SessionDep, actor: ManagerDep, xero: XeroDep) -> AppRemovedOut:
+    """Remove your own Xero app and its sealed secrets; Connect uses the built-in app again.
+    Organisations connected through the removed app need reconnecting (their count is
+    returned). 404 when no own app is stored."""
+    removed = apps.remove_app(session, actor)
+    reconnect = removed.connected_through
+    message = "Your Xero app is removed; Connect uses the built-in app." + (
+        f" Reconnect the {reconnect} organisation{'s' if reconnect != 1 else ''} connected through it."
+        if reconnect
+        else ""
+    )
+    return AppRemovedOut(
+        message=message,
+        organisations_to_reconnect=reconnect,
+        app=_app_out(session, xero, actor.workspace_id),
+    )
 
 
 @router.post("/connect", response_model=ConnectOut)

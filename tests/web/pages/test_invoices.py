@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from ledgerbridge.db import Database
 from ledgerbridge.sandbox.state import SandboxState
@@ -268,6 +268,50 @@ def test_the_list_shows_invoices_and_bills_with_filters_and_search(
     found = owner_page.get("/invoices?q=bondi").text
     assert f'data-invoice="{invoice_id}"' in found and f'data-invoice="{bill_id}"' not in found
     assert 'data-invoice="' not in owner_page.get("/invoices?status=approved").text
+
+
+def add_invoices(database: Database, seeded: Seeded, count: int) -> None:
+    """``count`` two-line draft invoices written through the domain, as the API writes them."""
+    with database.session() as session:
+        for n in range(count):
+            invoice = Invoice(workspace_id=seeded.workspace_id, kind=InvoiceKind.SALES)
+            lines = [
+                documents.LineSpec(
+                    description="Design", quantity=Decimal("2"), unit_amount=Decimal("150"), tax_type="OUTPUT"
+                ),
+                documents.LineSpec(description=f"Hosting {n}", unit_amount=Decimal("10.005")),
+            ]
+            documents.write_invoice(session, invoice, {"client_id": seeded.client_id}, lines)
+            session.flush()
+
+
+def queries_for(page: TestClient, database: Database, path: str) -> tuple[int, str]:
+    statements: list[str] = []
+
+    def count(*_args: Any) -> None:
+        statements.append("")
+
+    event.listen(database.engine, "before_cursor_execute", count)
+    try:
+        text = page.get(path).text
+    finally:
+        event.remove(database.engine, "before_cursor_execute", count)
+    return len(statements), text
+
+
+def test_the_list_pages_by_50_with_a_fixed_number_of_queries(
+    owner_page: TestClient, seeded: Seeded, database: Database
+) -> None:
+    add_invoices(database, seeded, 3)
+    few, _ = queries_for(owner_page, database, "/invoices")
+    add_invoices(database, seeded, 52)
+    many, first = queries_for(owner_page, database, "/invoices")
+    assert many == few, "no query per invoice"
+    assert first.count('data-invoice="') == 50 and "55 found" in first
+    assert "AUD 340.01" in first  # 300.00 + 10.01 (rounded per line) + 30.00 tax
+    assert 'href="/invoices?page=2">Older' in first
+    second = owner_page.get("/invoices?page=2").text
+    assert second.count('data-invoice="') == 5 and 'href="/invoices?page=1">Newer' in second
 
 
 # -- one invoice --------------------------------------------------------------------------

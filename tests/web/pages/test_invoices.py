@@ -61,8 +61,9 @@ def sales(seeded: Seeded) -> dict[str, str]:
     return {"kind": "sales", "client_id": seeded.client_id}
 
 
-def entry_ids(text: str) -> str:
-    found = re.search(r'name="entry_ids" value="([^"]*)"', text)
+def digest_of(text: str) -> str:
+    """The preview's fingerprint of the hours it shows, which Create sends back."""
+    found = re.search(r'name="entries_digest" value="([0-9a-f]{64})"', text)
     assert found, text
     return found.group(1)
 
@@ -74,7 +75,7 @@ def totals(text: str) -> dict[str, str]:
 def create_from_hours(page: TestClient, party: dict[str, str]) -> str:
     preview = build(page, "preview", party)
     assert preview.status_code == 200, preview.text
-    created = build(page, "create", party, entry_ids=entry_ids(preview.text))
+    created = build(page, "create", party, entries_digest=digest_of(preview.text))
     assert created.status_code == 303, created.text
     location = created.headers["location"]
     assert location.startswith("/invoices/")
@@ -204,7 +205,7 @@ def test_create_refuses_when_the_hours_changed_since_the_preview(
             "approved": True,
         },
     )
-    stale = build(owner_page, "create", sales(seeded), entry_ids=entry_ids(preview.text))
+    stale = build(owner_page, "create", sales(seeded), entries_digest=digest_of(preview.text))
     assert stale.status_code == 409
     assert "The hours changed since this preview" in stale.text
     assert totals(stale.text)["total"] == "1,554.66"  # the new preview: 530 min, 8.8333 x 160

@@ -14,6 +14,7 @@ their errors into messages beside the fields.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -469,8 +470,11 @@ def _preview_lines(session: Session, draft: TimeInvoiceDraft) -> list[PreviewLin
     ]
 
 
-def _entry_ids(draft: TimeInvoiceDraft) -> list[str]:
-    return sorted(e.id for line in draft.lines for e in line.entries)
+def _entries_digest(draft: TimeInvoiceDraft) -> str:
+    """A short fingerprint of exactly which time entries (and minutes) the draft covers:
+    the preview carries it, and Create refuses when the hours behind it have changed."""
+    covered = sorted(f"{e.id}:{e.worked_minutes}" for line in draft.lines for e in line.entries)
+    return hashlib.sha256("\n".join(covered).encode()).hexdigest()
 
 
 def _render_build(
@@ -491,7 +495,7 @@ def _render_build(
             party=party.name if party is not None else member.name if member is not None else "—",
             lines=_preview_lines(session, draft),
             totals=draft.totals,
-            entry_ids=",".join(_entry_ids(draft)),
+            entries_digest=_entries_digest(draft),
         )
     return render(
         request, "work/invoice_build.html", context, session=session, actor=actor, status_code=status_code
@@ -558,7 +562,7 @@ def build(request: Request, session: SessionDep, posted: FormDep) -> Response:
         return _render_build(request, session, actor, form, status_code=422)
     if posted.get("action") != "create":
         return _render_build(request, session, actor, form, draft)
-    if posted.get("entry_ids") != ",".join(_entry_ids(draft)):
+    if posted.get("entries_digest") != _entries_digest(draft):
         form.errors["form"] = (
             "The hours changed since this preview (someone logged, approved or "
             "invoiced time). Check the new preview, then create the invoice."

@@ -141,7 +141,7 @@ def _work_side(session: Session, workspace_id: str, entries: int) -> dict[str, s
         "project_id": projects[0].id,
         "task_id": tasks[0].id,
         "work_type_id": work_type.id,
-        "time_entry_id": session.scalars(select(TimeEntry.id).limit(1)).one(),
+        "entry_id": session.scalars(select(TimeEntry.id).limit(1)).one(),
     }
 
 
@@ -156,6 +156,7 @@ def _synced_samples(session: Session, workspace_id: str, connection_id: str) -> 
         "client_id": client,
         "run_id": run,
         "workspace_id": workspace_id,
+        "user_id": session.scalars(select(User.id).where(User.email == "owner@bench.example")).one(),
     }
 
 

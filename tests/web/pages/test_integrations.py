@@ -150,3 +150,20 @@ def test_members_see_organisations_but_cannot_change_them(
     refused = post_form(service, "/integrations", "/integrations/xero/connect")
     assert refused.headers["location"] == "/integrations"
     assert "Only workspace owners and admins may do this." in service.get("/integrations").text
+
+
+def test_each_organisation_links_to_its_workflow_pages(
+    owner_page: TestClient, xero_browser: TestClient, database: Database
+) -> None:
+    """Every page that works on one organisation is reachable from its card, and opens."""
+    _connect(owner_page, xero_browser, [AU, NZ])
+    ids = _ids(database)
+    text = owner_page.get("/integrations").text
+    for name, connection_id in ids.items():
+        for path in ("settings", "imports", "members", "contacts", "matching", "dry-run", "projects"):
+            href = f"/integrations/xero/{connection_id}/{path}"
+            assert f'href="{href}"' in text, (name, path)
+            opened = owner_page.get(href)
+            assert opened.status_code == 200, (name, path, opened.text[:300])
+            assert name in opened.text, (name, path)
+    assert 'href="/sync-log/conflicts"' in owner_page.get("/sync-log").text

@@ -196,7 +196,7 @@ def _apply(
     obj = adapter.load(session, connection.workspace_id, link.local_id) if link else None
     if obj is None:
         obj = adapter.match(session, connection, remote)
-        if obj is not None and not outbox.belongs_to(obj, connection.id):
+        if obj is not None and not outbox.belongs_to(session, adapter.record_type, obj.id, connection.id):
             obj = None  # a record of another organisation is never linked here
     if dry_run:
         action = "update" if link is not None else ("link" if obj is not None else "create")
@@ -385,7 +385,8 @@ def _payload(
     """The record to send; None when there is nothing to send (settled on the row)."""
     obj = adapter.load(session, entry.workspace_id, entry.local_id)
     link = links.by_local_id(session, entry.connection_id, adapter.record_type, entry.local_id)
-    if obj is not None and link is None and not outbox.belongs_to(obj, entry.connection_id):
+    elsewhere = not outbox.belongs_to(session, entry.record_type, entry.local_id, entry.connection_id)
+    if link is None and elsewhere:
         obj = None  # it belongs to another organisation now: nothing to send here
     fields = adapter.local_fields(session, obj) if obj is not None else None
     digest = links.content_hash(fields) if fields is not None else None

@@ -640,7 +640,7 @@ def _upsert_item(session: Session, context: _Context, record: dict[str, Any]) ->
     if item is None and not context.write_local:
         return
     if item is None:
-        item = Item(workspace_id=context.workspace_id, code=code)
+        item = Item(workspace_id=context.workspace_id, code=code, xero_connection_id=context.connection_id)
         session.add(item)
     if context.write_local:
         for name, value in fields.items():

@@ -40,14 +40,8 @@ from ledgerbridge.xero.models import XeroConnection
 CHUNK = 500
 """Ids per IN list: under every backend's parameter limit."""
 
-PARTIES: dict[RecordType, tuple[str, RecordType]] = {
-    RecordType.INVOICE: ("client_id", RecordType.CONTACT),
-    RecordType.CREDIT_NOTE: ("client_id", RecordType.CONTACT),
-    RecordType.PURCHASE_ORDER: ("client_id", RecordType.CONTACT),
-    RecordType.PAYMENT: ("invoice_id", RecordType.INVOICE),
-}
-"""The record a record of each type is made out to (its column, that record's type): a
-document cannot go to an organisation its client is not in, nor a payment without its invoice."""
+PARTIES = outbox.PARTIES
+"""A document cannot go to an organisation its client is not in, nor a payment without its invoice."""
 
 
 # -- the organisation of a record made here ------------------------------------------------

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, false, or_, select, update
+from sqlalchemy import Select, and_, false, or_, select, update
 from sqlalchemy.orm import Session
 
 from ledgerbridge.db import utcnow
@@ -72,11 +72,29 @@ def target_connections(session: Session, workspace_id: str) -> list[XeroConnecti
     )
 
 
+PARTIES: dict[RecordType, tuple[str, RecordType]] = {
+    RecordType.INVOICE: ("client_id", RecordType.CONTACT),
+    RecordType.CREDIT_NOTE: ("client_id", RecordType.CONTACT),
+    RecordType.PURCHASE_ORDER: ("client_id", RecordType.CONTACT),
+    RecordType.PAYMENT: ("invoice_id", RecordType.INVOICE),
+}
+"""The record a record of each type is made out to (its column, that record's type): a
+document that belongs to no organisation yet goes where its client is, a payment where its
+invoice is (however it was made: the API, a page, hours to invoice, the demo)."""
+
+
 def own_connection_id(session: Session, record_type: RecordType, local_id: str) -> str | None:
-    """The organisation the record belongs to, or None (not yet sent, or a type that has none)."""
+    """The organisation the record belongs to: its own, else its party's (``PARTIES``); None
+    when neither has one yet (it goes to the default), or for a type that has none."""
     model = OWNED.get(record_type)
     obj = session.get(model, local_id) if model is not None else None
-    return obj.xero_connection_id if obj is not None else None
+    if obj is None:
+        return None
+    if obj.xero_connection_id is not None:
+        return str(obj.xero_connection_id)
+    party = PARTIES.get(record_type)
+    party_id = getattr(obj, party[0], None) if party is not None else None
+    return own_connection_id(session, party[1], party_id) if party is not None and party_id else None
 
 
 def connections_for(
@@ -93,10 +111,10 @@ def connections_for(
     return [connection] if connection.status is ConnectionStatus.CONNECTED else []
 
 
-def belongs_to(obj: Any, connection_id: str) -> bool:
-    """Whether this record may be sent to (or matched in) this organisation: it is its own,
-    or it has none yet."""
-    own = getattr(obj, "xero_connection_id", None)
+def belongs_to(session: Session, record_type: RecordType, local_id: str, connection_id: str) -> bool:
+    """Whether this record may be sent to (or matched in) this organisation: it is its own
+    (``own_connection_id``), or it has none yet."""
+    own = own_connection_id(session, record_type, local_id)
     return own is None or own == connection_id
 
 
@@ -243,8 +261,22 @@ def _of_organisation(
     model = OWNED.get(record_type)
     if model is None:
         return local_ids if connection.is_default else local_ids.where(false())
-    own = model.xero_connection_id == connection.id
-    return local_ids.where(or_(own, model.xero_connection_id.is_(None)) if connection.is_default else own)
+    if connection.is_default:
+        return local_ids.where(model.id.not_in(_placed(record_type, connection.id, elsewhere=True)))
+    return local_ids.where(model.id.in_(_placed(record_type, connection.id, elsewhere=False)))
+
+
+def _placed(record_type: RecordType, connection_id: str, *, elsewhere: bool) -> Select[tuple[str]]:
+    """The ids of records that belong (as ``own_connection_id`` says, party included) to
+    this organisation, or, ``elsewhere``, to another one."""
+    model = OWNED[record_type]
+    column = model.xero_connection_id
+    placed = and_(column.is_not(None), column != connection_id) if elsewhere else column == connection_id
+    party = PARTIES.get(record_type)
+    if party is not None:
+        follows = getattr(model, party[0]).in_(_placed(party[1], connection_id, elsewhere=elsewhere))
+        placed = or_(placed, and_(column.is_(None), follows))
+    return select(model.id).where(placed)
 
 
 def _linked(connection_id: str, record_type: RecordType) -> Select[tuple[str]]:

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from ledgerbridge.db import Database
+from ledgerbridge.sync import outbox
 from ledgerbridge.sync.models import OutboxEntry, OutboxStatus, RecordType, XeroLink
 from ledgerbridge.work.models import Client, Invoice, InvoiceKind, InvoiceStatus
 from ledgerbridge.xero.models import ConnectionStatus, XeroConnection
@@ -243,3 +244,48 @@ def test_migrate_keeps_links_as_truth_and_is_idempotent(
     again = owner.post("/api/v1/xero/migrate", json={"connection_id": au}).json()
     assert again["changed"] == 0
     assert again["counts"]["contact"]["already_assigned"] == 4
+
+
+def test_a_document_made_without_the_api_goes_where_its_client_is(
+    owner: TestClient, seeded: Seeded, orgs: dict[str, str], database: Database
+) -> None:
+    """Hours to invoice, pages and the demo save invoices through ``work`` functions, with no
+    organisation: the outbox still routes them (and their payments) to their client's."""
+    au, nz = orgs[AU], orgs[NZ]
+    kiwi = created(owner.post("/api/v1/clients", json={"name": "Kiwi Kayaks", "xero_connection_id": nz}))
+    with database.session() as session:
+        invoice = Invoice(
+            workspace_id=seeded.workspace_id,
+            kind=InvoiceKind.SALES,
+            status=InvoiceStatus.DRAFT,
+            number="HRS-1",
+            client_id=kiwi["id"],
+            issue_date=date(2026, 11, 1),
+            currency="NZD",
+        )
+        mine = Invoice(
+            workspace_id=seeded.workspace_id,
+            kind=InvoiceKind.SALES,
+            status=InvoiceStatus.DRAFT,
+            number="HRS-2",
+            client_id=seeded.client_id,
+            issue_date=date(2026, 11, 1),
+            currency="AUD",
+        )
+        session.add_all([invoice, mine])
+        session.flush()
+        ids = {"kiwi": invoice.id, "mine": mine.id}
+    with database.session() as session:
+        assert [
+            c.id
+            for c in outbox.connections_for(session, seeded.workspace_id, RecordType.INVOICE, ids["kiwi"])
+        ] == [nz]
+        assert [
+            c.id
+            for c in outbox.connections_for(session, seeded.workspace_id, RecordType.INVOICE, ids["mine"])
+        ] == [au]
+        query = select(Invoice.id).where(Invoice.workspace_id == seeded.workspace_id)
+        default, other = session.get(XeroConnection, au), session.get(XeroConnection, nz)
+        assert default is not None and other is not None
+        assert outbox.unlinked(session, default, RecordType.INVOICE, query) == [ids["mine"]]
+        assert outbox.unlinked(session, other, RecordType.INVOICE, query) == [ids["kiwi"]]

@@ -3,7 +3,10 @@ their own, the invoice defaults, when new invoices are sent to Xero, and whether
 become tasks.
 
 Anyone in the workspace may read them; only owners and admins change them. A PUT changes
-the settings it names and keeps the rest, so a form can save one section at a time.
+the settings it names and keeps the rest, so a form can save one section at a time. The
+invoice defaults (accounts, tax rate, branding theme) and payroll defaults must be records
+imported from this organisation (``POST .../imports`` first); anything else is refused with
+a 422 naming the field and the choices (``sync.settings.reference_errors``).
 """
 
 from __future__ import annotations
@@ -42,10 +45,18 @@ class SettingsIn(Input):
     auto_sync: dict[str, bool] | None = Field(
         None, description="Record type -> syncs on its own; types left out keep their switch."
     )
-    revenue_account_code: str | None = Field(None, max_length=10)
-    expense_account_code: str | None = Field(None, max_length=10)
-    default_tax_type: str | None = Field(None, max_length=50)
-    branding_theme_id: str | None = Field(None, max_length=64)
+    revenue_account_code: str | None = Field(
+        None, max_length=10, description="Code of an account imported from this organisation (not a bank)."
+    )
+    expense_account_code: str | None = Field(
+        None, max_length=10, description="Code of an account imported from this organisation (not a bank)."
+    )
+    default_tax_type: str | None = Field(
+        None, max_length=50, description="Tax type of a tax rate imported from this organisation."
+    )
+    branding_theme_id: str | None = Field(
+        None, max_length=64, description="Id of a branding theme imported from this organisation."
+    )
     auto_sync_new_members: bool | None = Field(
         None, description="Send each new member to Xero (contractors as contacts, employees to payroll)."
     )
@@ -93,7 +104,8 @@ def get_settings(connection_id: str, session: SessionDep, actor: ActorDep) -> Se
 
 @router.put("", response_model=SettingsOut)
 def put_settings(connection_id: str, body: SettingsIn, session: SessionDep, actor: ManagerDep) -> SettingsOut:
-    """Change the settings given; a new invoice cadence re-plans the next send at once."""
+    """Change the settings given; a new invoice cadence re-plans the next send at once.
+    Invoice and payroll defaults must name records imported from this organisation."""
     connection = get_connection(session, actor.workspace_id, connection_id)
     check_member_defaults(session, connection.id, body.model_dump(exclude_unset=True))
     settings = update_settings(session, connection, body.model_dump(exclude_unset=True), utcnow())

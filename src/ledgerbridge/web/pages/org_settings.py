@@ -5,9 +5,10 @@ new members and their payroll defaults.
 The page changes settings through the same functions as ``PUT
 /xero/connections/{id}/settings`` (``sync.settings.update_settings`` after
 ``sync.members.check_member_defaults``) and checks the form against the same request
-schema, so its limits are the API's. What only a form can get wrong is checked here: the
-account, tax rate and branding theme must be ones imported from THIS organisation, since
-the selects offer only those.
+schema, so its limits are the API's. The selects offer the records imported from THIS
+organisation (``sync.settings.reference_choices``), and a value that is not one of them is
+refused by the API's own check (``sync.settings.reference_errors``), shown beside its field
+together with any other problem in the form.
 """
 
 from __future__ import annotations
@@ -19,18 +20,22 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
-from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from ledgerbridge.db import utcnow
-from ledgerbridge.errors import LedgerbridgeError, ValidationFailed
+from ledgerbridge.errors import FieldError, LedgerbridgeError, ValidationFailed
 from ledgerbridge.jobs.scheduler import queued_invoice_send
-from ledgerbridge.sync.imports import DELETED
 from ledgerbridge.sync.members import check_member_defaults
-from ledgerbridge.sync.models import RecordType, SyncSettings, XeroReference
+from ledgerbridge.sync.models import RecordType, SyncSettings
 from ledgerbridge.sync.service import TWO_WAY
-from ledgerbridge.sync.settings import settings_for, update_settings
+from ledgerbridge.sync.settings import (
+    Choice,
+    reference_choices,
+    reference_errors,
+    settings_for,
+    update_settings,
+)
 from ledgerbridge.web.api.sync_settings import SettingsIn
 from ledgerbridge.web.deps import SessionDep
 from ledgerbridge.web.pages._common import page_actor, redirect, render
@@ -88,7 +93,6 @@ REFERENCES: dict[str, RecordType] = {
     "default_earnings_rate_id": RecordType.EARNINGS_RATE,
 }
 """Each select and the imported reference type its options come from."""
-_RETIRED = (DELETED, "ARCHIVED")
 
 
 # -- shared with the imports page ------------------------------------------------------------
@@ -116,17 +120,11 @@ def managed_connection(session: Session, actor: Actor, connection_id: str) -> Xe
 # -- the reference data behind the selects ---------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Option:
-    value: str
-    label: str
-
-
 @dataclass
 class Options:
     """The imported records each select offers, by the setting they fill."""
 
-    by_field: dict[str, list[Option]] = field(default_factory=dict)
+    by_field: dict[str, list[Choice]] = field(default_factory=dict)
 
     def values(self, name: str) -> set[str]:
         return {o.value for o in self.by_field.get(name, [])}
@@ -143,37 +141,10 @@ class Options:
         )
 
 
-def _option(row: XeroReference) -> Option | None:
-    if row.record_type is RecordType.ACCOUNT:
-        kind = row.data.get("Type")
-        if not row.code or kind == "BANK":
-            return None  # an invoice or bill line needs a coded account, and never a bank one
-        return Option(row.code, f"{row.code} · {row.name}" + (f" ({str(kind).title()})" if kind else ""))
-    if row.record_type is RecordType.TAX_RATE:
-        rate = row.data.get("EffectiveRate", row.data.get("DisplayTaxRate"))
-        return Option(row.code or row.xero_id, f"{row.name}" + (f" ({rate}%)" if rate is not None else ""))
-    return Option(row.xero_id, row.name)
-
-
 def reference_options(session: Session, connection_id: str) -> Options:
     """One query for every select: the organisation's live imported records."""
-    rows = session.scalars(
-        select(XeroReference)
-        .where(
-            XeroReference.connection_id == connection_id,
-            XeroReference.record_type.in_(set(REFERENCES.values())),
-            or_(XeroReference.status.is_(None), XeroReference.status.not_in(_RETIRED)),
-        )
-        .order_by(XeroReference.code, XeroReference.name, XeroReference.id)
-    )
-    by_type: dict[RecordType, list[Option]] = {}
-    for row in rows:
-        option = _option(row)
-        if option is not None:
-            by_type.setdefault(row.record_type, []).append(option)
-    for record_type in (RecordType.TAX_RATE, RecordType.BRANDING_THEME):  # by name, as people look for them
-        by_type.get(record_type, []).sort(key=lambda o: o.label.lower())
-    return Options({name: by_type.get(record_type, []) for name, record_type in REFERENCES.items()})
+    by_type = reference_choices(session, connection_id, set(REFERENCES.values()))
+    return Options({name: by_type[record_type] for name, record_type in REFERENCES.items()})
 
 
 # -- the form ---------------------------------------------------------------------------------
@@ -244,38 +215,29 @@ def _schema_message(name: str) -> str:
     return f"{LABELS[name]}: choose one from the list."
 
 
-def _reference_errors(
-    changes: Mapping[str, Any], options: Options, settings: SyncSettings, organisation: str
-) -> dict[str, str]:
-    """A select's value must be one imported from this organisation (or the one already
-    saved, so a setting made before an import is not lost by saving something else)."""
-    errors = {}
-    for name in ("revenue_account_code", "expense_account_code", "default_tax_type", "branding_theme_id"):
-        value = changes.get(name)
-        if value and value not in options.values(name) and value != getattr(settings, name):
-            errors[name] = (
-                f"{LABELS[name]}: '{value}' was not imported from {organisation}. Choose one from the "
-                "list, or import the chart of accounts, tax rates and branding themes again."
-            )
-    return errors
+def _field_messages(field_errors: list[FieldError]) -> dict[str, str]:
+    """The domain's field errors (invoice and payroll defaults, auto-sync types) beside their
+    field, each led by the field's label."""
+    messages = {}
+    for error in field_errors:
+        name = error.field.split(".")[0]
+        messages[name] = f"{LABELS.get(name, name)}: {error.message}"
+    return messages
 
 
 def _domain_errors(exc: ValidationFailed) -> dict[str, str]:
-    """The domain's own field errors (payroll defaults, auto-sync types) beside their field."""
-    errors = {}
-    for error in exc.errors:
-        name = error.field.split(".")[0]
-        errors[name] = f"{LABELS.get(name, name)}: {error.message}"
-    return errors or {"form": exc.detail}
+    return _field_messages(exc.errors) or {"form": exc.detail}
 
 
-def save(
-    session: Session, connection: XeroConnection, values: Mapping[str, Any], options: Options
-) -> dict[str, str]:
-    """Check and save the form through the API's functions; the field messages if refused."""
+def save(session: Session, connection: XeroConnection, values: Mapping[str, Any]) -> dict[str, str]:
+    """Check and save the form through the API's functions; the field messages if refused.
+
+    The imported-record check runs with the schema's, so one refusal names every problem
+    (``update_settings`` runs the same check again, finding nothing)."""
     settings = settings_for(session, connection)
     changes, errors = _changes(values)
-    errors = {**_reference_errors(changes, options, settings, connection.tenant_name), **errors}
+    references = reference_errors(session, connection, changes, settings)
+    errors = {**_field_messages(references), **errors}
     if errors:
         return errors
     try:
@@ -339,7 +301,7 @@ async def save_settings(connection_id: str, request: Request, session: SessionDe
         return refusal(request, session, actor, exc)
     values = _values_from(await request.form())
     options = reference_options(session, connection.id)
-    errors = save(session, connection, values, options)
+    errors = save(session, connection, values)
     if errors:
         session.rollback()
         return _page(request, session, actor, connection, values, options, errors)

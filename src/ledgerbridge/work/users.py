@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from ledgerbridge.db import utcnow
-from ledgerbridge.errors import Conflict, FieldError, NotAuthenticated, NotFound, invalid
+from ledgerbridge.errors import Conflict, FieldError, NotAuthenticated, NotFound, PermissionDenied, invalid
 from ledgerbridge.work.auth import hash_password, hash_token, new_token, verify_password
 from ledgerbridge.work.models import ApiToken, Role, User, WebSession, Workspace, WorkspaceUser
 
@@ -32,13 +32,14 @@ def find_user(session: Session, email: str) -> User | None:
 def check_may_assign(by: Role | None, current: Role | None, role: Role | None) -> None:
     """Owners manage everyone; an admin manages admins and members but never an owner:
     it may not make anyone an owner, nor change or remove an owner. ``by`` None: the
-    CLI or a caller that checked already. ``role`` None: removing from the workspace."""
+    CLI or a caller that checked already. ``role`` None: removing from the workspace.
+    A refusal is a permission matter (403), whatever the input looked like."""
     if by is None or by is Role.OWNER:
         return
     if role is Role.OWNER:
-        raise invalid("role", "only an owner may make someone an owner")
+        raise PermissionDenied("Not allowed: only an owner may make someone an owner.")
     if current is Role.OWNER:
-        raise invalid("role", "only an owner may change or remove an owner")
+        raise PermissionDenied("Not allowed: only an owner may change or remove an owner.")
 
 
 def add_to_workspace(
@@ -112,7 +113,8 @@ def _keep_an_owner(session: Session, workspace_id: str, link: WorkspaceUser, wha
         )
     )
     if (owners or 0) <= 1:
-        raise invalid("role", f"a workspace needs at least one owner; make someone else owner before {what}")
+        message = f"a workspace needs at least one owner; make someone else owner before {what}"
+        raise Conflict(f"role: {message}", [FieldError("role", message)])
 
 
 def change_role(

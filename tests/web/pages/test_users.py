@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from ledgerbridge.db import Database
-from ledgerbridge.errors import NotFound, ValidationFailed
+from ledgerbridge.errors import Conflict, NotFound, PermissionDenied
 from ledgerbridge.work import users as user_service
 from ledgerbridge.work.models import Role, User, WorkspaceUser
 from tests.factories import PASSWORD, Seeded, seed_workspace
@@ -50,19 +50,19 @@ def test_rules_admin_never_touches_owners_and_the_last_owner_stays(
         owner = _user_id(database, seeded.owner_email)
         admin = _user_id(database, "admin@harbour.example.com")
         member = _user_id(database, "member@harbour.example.com")
-        with pytest.raises(ValidationFailed, match="only an owner may make someone an owner"):
+        with pytest.raises(PermissionDenied, match="only an owner may make someone an owner"):
             user_service.change_role(session, ws, member, Role.OWNER, by=Role.ADMIN)
-        with pytest.raises(ValidationFailed, match="only an owner may change or remove an owner"):
+        with pytest.raises(PermissionDenied, match="only an owner may change or remove an owner"):
             user_service.change_role(session, ws, owner, Role.MEMBER, by=Role.ADMIN)
-        with pytest.raises(ValidationFailed, match="only an owner may change or remove an owner"):
+        with pytest.raises(PermissionDenied, match="only an owner may change or remove an owner"):
             user_service.remove_from_workspace(session, ws, owner, by=Role.ADMIN)
-        with pytest.raises(ValidationFailed, match="only an owner may make someone an owner"):
+        with pytest.raises(PermissionDenied, match="only an owner may make someone an owner"):
             user_service.add_to_workspace(
                 session, ws, "new@x.example.com", "New", Role.OWNER, None, by=Role.ADMIN
             )
-        with pytest.raises(ValidationFailed, match="at least one owner"):
+        with pytest.raises(Conflict, match="at least one owner"):
             user_service.change_role(session, ws, owner, Role.ADMIN, by=Role.OWNER)
-        with pytest.raises(ValidationFailed, match="at least one owner"):
+        with pytest.raises(Conflict, match="at least one owner"):
             user_service.remove_from_workspace(session, ws, owner, by=Role.OWNER)
         # an admin manages admins and members
         user_service.change_role(session, ws, member, Role.ADMIN, by=Role.ADMIN)

@@ -9,8 +9,8 @@ from pydantic import Field
 from sqlalchemy import select
 
 from ledgerbridge.db import utcnow
-from ledgerbridge.errors import Conflict, FieldError, NotAuthenticated, invalid
-from ledgerbridge.web.api.crud import Input, Output
+from ledgerbridge.errors import Conflict, FieldError, NotAuthenticated
+from ledgerbridge.web.api.crud import Input, Output, check_lengths
 from ledgerbridge.web.api.types import Email, Name
 from ledgerbridge.web.deps import SESSION_COOKIE, ActorDep, ManagerDep, SessionDep, SettingsDep
 from ledgerbridge.work import users as user_service
@@ -111,10 +111,10 @@ def list_users(session: SessionDep, actor: ActorDep) -> list[WorkspaceUserOut]:
 
 @router.post("/users", response_model=WorkspaceUserOut, status_code=201)
 def add_user(body: WorkspaceUserIn, session: SessionDep, actor: ManagerDep) -> WorkspaceUserOut:
-    if body.role is Role.OWNER and actor.role is not Role.OWNER:
-        raise invalid("role", "only an owner may make another owner")
+    """Admins add admins and members; only an owner adds an owner (403 otherwise)."""
+    check_lengths(User, body.model_dump(include={"email", "name"}))
     user = user_service.add_to_workspace(
-        session, actor.workspace_id, body.email, body.name, body.role, body.password
+        session, actor.workspace_id, body.email, body.name, body.role, body.password, by=actor.role
     )
     return WorkspaceUserOut(user_id=user.id, email=user.email, name=user.name, role=body.role)
 
@@ -123,10 +123,17 @@ def add_user(body: WorkspaceUserIn, session: SessionDep, actor: ManagerDep) -> W
 def change_role(
     user_id: str, body: WorkspaceUserRoleIn, session: SessionDep, actor: ManagerDep
 ) -> WorkspaceUserOut:
-    if body.role is Role.OWNER and actor.role is not Role.OWNER:
-        raise invalid("role", "only an owner may make another owner")
-    user, link = user_service.change_role(session, actor.workspace_id, user_id, body.role)
+    """An admin never makes, changes or removes an owner (403); the last owner stays (409)."""
+    user, link = user_service.change_role(session, actor.workspace_id, user_id, body.role, by=actor.role)
     return WorkspaceUserOut(user_id=user.id, email=user.email, name=user.name, role=link.role)
+
+
+@router.delete("/users/{user_id}", status_code=204)
+def remove_user(user_id: str, session: SessionDep, actor: ManagerDep) -> Response:
+    """Take a user out of this workspace (their sign-ins here end); the same rules as a
+    role change: an admin never removes an owner (403), the last owner stays (409)."""
+    user_service.remove_from_workspace(session, actor.workspace_id, user_id, by=actor.role)
+    return Response(status_code=204)
 
 
 class TokenIn(Input):
@@ -159,6 +166,7 @@ def list_tokens(session: SessionDep, actor: ManagerDep) -> list[ApiToken]:
 
 @router.post("/tokens", response_model=NewTokenOut, status_code=201)
 def create_token(body: TokenIn, session: SessionDep, actor: ManagerDep) -> NewTokenOut:
+    check_lengths(ApiToken, body.model_dump(include={"name"}))
     expires = utcnow() + timedelta(days=body.expires_in_days) if body.expires_in_days else None
     api_token, token = user_service.create_api_token(
         session, actor.workspace_id, actor.user_id, body.name, expires

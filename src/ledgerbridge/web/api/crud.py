@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, UniqueConstraint, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -104,6 +104,15 @@ def _check_references(session: Session, resource: Resource, actor: Actor, values
             get_reference(session, target, actor.workspace_id, values[field_name], field_name)
 
 
+def _unique_scope(model: type[Any], column: str) -> tuple[str, ...]:
+    """The columns a value of ``column`` is unique within, read from the model's unique
+    constraint on it (a task's name within its project); else the workspace."""
+    for constraint in model.__table__.constraints:
+        if isinstance(constraint, UniqueConstraint) and column in constraint.columns:
+            return tuple(c.name for c in constraint.columns if c.name != column)
+    return ("workspace_id",)
+
+
 def _check_unique(session: Session, resource: Resource, obj: Any) -> None:
     """Name the clashing field instead of letting the database raise an opaque error."""
     model = resource.model
@@ -111,17 +120,19 @@ def _check_unique(session: Session, resource: Resource, obj: Any) -> None:
         value = getattr(obj, column)
         if value is None:
             continue
+        scope = _unique_scope(model, column)
         clash = session.scalar(
             select(model.id).where(
-                model.workspace_id == obj.workspace_id,
+                *(getattr(model, name) == getattr(obj, name) for name in scope),
                 getattr(model, column) == value,
                 model.id != obj.id,
             )
         )
         if clash is not None:
+            within = " in this project" if "project_id" in scope else ""
             raise Conflict(
-                f"A {resource.name} with {column} '{value}' already exists.",
-                [FieldError(column, f"'{value}' is already used by another {resource.name}")],
+                f"A {resource.name} with {column} '{value}' already exists{within}.",
+                [FieldError(column, f"'{value}' is already used by another {resource.name}{within}")],
             )
 
 
@@ -133,17 +144,39 @@ def _check_required(resource: Resource, values: Mapping[str, Any]) -> None:
             raise invalid(key, "cannot be null; leave it out to keep the current value")
 
 
-def _store(session: Session, resource: Resource, actor: Actor, obj: Any, values: dict[str, Any]) -> Any:
-    _check_required(resource, values)
-    _check_references(session, resource, actor, values)
-    if resource.apply is not None:
-        resource.apply(session, actor, obj, values)
-    else:
-        for key, value in values.items():
-            setattr(obj, key, value)
-    _check_unique(session, resource, obj)
-    if resource.validate is not None:
-        resource.validate(session, actor, obj)
+def check_lengths(model: type[Any], values: Mapping[str, Any]) -> None:
+    """Refuse text longer than its column holds (``String(n)`` on the model), naming the
+    field, before the database does (PostgreSQL raises; SQLite would keep it whole). The
+    models are the one source of these limits; input schemas need not repeat them."""
+    columns = model.__table__.columns
+    for key, value in values.items():
+        if not isinstance(value, str) or key not in columns:
+            continue
+        limit = getattr(columns[key].type, "length", None)
+        if limit is not None and len(value) > limit:
+            raise invalid(key, f"use at most {limit} characters (this has {len(value)})")
+
+
+def store(session: Session, resource: Resource, actor: Actor, obj: Any, values: dict[str, Any]) -> Any:
+    """Write ``values`` onto ``obj`` (new or stored) the one way the API does: required
+    fields, text lengths, references in this workspace, the resource's ``apply`` and
+    ``validate`` hooks, unique fields, then flush and ``after_write``. Pages that write a
+    resource call this too, so they and the API refuse the same things.
+
+    The checks run with autoflush off: a query must not flush the half-applied change,
+    or a database constraint would fail before the check could name the field."""
+    with session.no_autoflush:
+        _check_required(resource, values)
+        check_lengths(resource.model, values)
+        _check_references(session, resource, actor, values)
+        if resource.apply is not None:
+            resource.apply(session, actor, obj, values)
+        else:
+            for key, value in values.items():
+                setattr(obj, key, value)
+        _check_unique(session, resource, obj)
+        if resource.validate is not None:
+            resource.validate(session, actor, obj)
     session.add(obj)
     _flush(session, resource)
     if resource.after_write is not None:
@@ -213,14 +246,14 @@ def router_for(resource: Resource, tag: str) -> APIRouter:
     def create_record(body: create_type, session: SessionDep, actor: ActorDep) -> Any:  # type: ignore[valid-type]
         writer(actor)
         obj = resource.model(workspace_id=actor.workspace_id)
-        _store(session, resource, actor, obj, body.model_dump())  # type: ignore[attr-defined]
+        store(session, resource, actor, obj, body.model_dump())  # type: ignore[attr-defined]
         return _render(session, resource, obj)
 
     @router.patch("/{record_id}", response_model=resource.read, summary=f"Update a {resource.name}")
     def update_record(record_id: str, body: update_type, session: SessionDep, actor: ActorDep) -> Any:  # type: ignore[valid-type]
         writer(actor)
         obj = get_scoped(session, resource.model, actor.workspace_id, record_id)
-        _store(session, resource, actor, obj, body.model_dump(exclude_unset=True))  # type: ignore[attr-defined]
+        store(session, resource, actor, obj, body.model_dump(exclude_unset=True))  # type: ignore[attr-defined]
         return _render(session, resource, obj)
 
     verb = "Delete" if resource.retire is None else "Archive"
@@ -243,4 +276,4 @@ def router_for(resource: Resource, tag: str) -> APIRouter:
     return router
 
 
-__all__ = ["Input", "ListQuery", "Output", "Resource", "router_for"]
+__all__ = ["Input", "ListQuery", "Output", "Resource", "check_lengths", "router_for", "store"]

@@ -101,6 +101,7 @@ tasks = Resource(
     update=TaskUpdate,
     query=TaskQuery,
     references={"project_id": Project},
+    unique=("name",),
     search=("name",),
     order_by=("name",),
 )

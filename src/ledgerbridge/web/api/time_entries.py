@@ -1,4 +1,5 @@
-"""Time entries, with the rules that keep hours honest."""
+"""Time entries, with the rules that keep hours honest; which entries may change, and by
+whom, is ``work.time_locks`` (the time page uses the same)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ import datetime as dt
 from typing import Any
 
 from pydantic import Field, computed_field
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from ledgerbridge.errors import FieldError, ValidationFailed
 from ledgerbridge.web.api.crud import Input, ListQuery, Output, Resource
-from ledgerbridge.work import assignments
+from ledgerbridge.work import assignments, time_locks
 from ledgerbridge.work.auth import Actor
 from ledgerbridge.work.models import Member, Task, TimeEntry, WorkType
 
@@ -77,20 +79,13 @@ class TimeEntryQuery(ListQuery):
     date_to: dt.date | None = None
 
 
-def _refuse_if_invoiced(_session: Session, _actor: Actor, entry: TimeEntry) -> None:
-    """Invoiced hours are part of a document; changing them would make it lie."""
-    if entry.invoice_line_id is not None:
-        raise ValidationFailed(
-            "This time entry is on an invoice and can no longer be changed.",
-            [FieldError("invoice_line_id", "remove the entry from its invoice first")],
-        )
-
-
 def _apply(session: Session, actor: Actor, entry: TimeEntry, values: dict[str, Any]) -> None:
-    if values:
-        _refuse_if_invoiced(session, actor, entry)
+    if inspect(entry).persistent:  # a stored entry: may it change, and by this actor?
+        time_locks.refuse_change(session, actor, entry)
+    time_locks.refuse_approval(actor, entry, values)
     for key, value in values.items():
         setattr(entry, key, value)
+    time_locks.refuse_other_members(session, actor, entry.member_id)
     moved = "member_id" in values or "task_id" in values  # existing entries of an unassigned member stay
     if moved and not assignments.may_track(session, entry.task_id, entry.member_id):
         raise ValidationFailed(
@@ -130,5 +125,5 @@ time_entries = Resource(
     retire=None,
     apply=_apply,
     validate=_validate,
-    before_delete=_refuse_if_invoiced,
+    before_delete=time_locks.refuse_change,
 )

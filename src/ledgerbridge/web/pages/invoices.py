@@ -33,7 +33,7 @@ from ledgerbridge.money import round_money
 from ledgerbridge.sync.mapping.invoices import DRAFT_IN_XERO
 from ledgerbridge.sync.models import OutboxEntry, OutboxStatus, RecordType, SyncIssue, XeroLink
 from ledgerbridge.sync.send_invoice import invoice_defaults, send_to_xero
-from ledgerbridge.web.api.crud import _store as store_update  # the API's PATCH path, as it is
+from ledgerbridge.web.api.crud import store as store_update  # the API's PATCH path, as it is
 from ledgerbridge.web.api.invoices import InvoiceLineInput, InvoiceUpdate, invoices
 from ledgerbridge.web.deps import SessionDep
 from ledgerbridge.web.pages._common import page_actor, redirect, render, templates

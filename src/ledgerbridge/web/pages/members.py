@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session
 
 from ledgerbridge.errors import LedgerbridgeError, NotFound
 from ledgerbridge.sync.models import MemberExport, RecordType, XeroLink
-from ledgerbridge.web.api.crud import Resource, _filtered, _store
+from ledgerbridge.web.api import crud
+from ledgerbridge.web.api.crud import Resource, _filtered
 from ledgerbridge.web.api.people import MemberQuery, members
 from ledgerbridge.web.deps import SessionDep
 from ledgerbridge.web.pages._common import page_actor, redirect, render
@@ -152,13 +153,9 @@ def store(
     labels: Mapping[str, str],
 ) -> dict[str, str]:
     """Write through the API's CRUD machinery (checks, uniqueness, hooks); the refusals, or
-    {} when stored. A refusal rolls the unit of work back so nothing half-made is kept.
-
-    Without autoflush: the uniqueness check queries after the new values are set, and an
-    autoflush there would hit the database's constraint before the check can name it."""
+    {} when stored. A refusal rolls the unit of work back so nothing half-made is kept."""
     try:
-        with session.no_autoflush:
-            _store(session, resource, actor, obj, data)
+        crud.store(session, resource, actor, obj, data)
     except LedgerbridgeError as exc:
         session.rollback()
         return refusal(exc, labels)

@@ -5,7 +5,7 @@ and admins.
 Every write goes through the API's own time-entry resource (``web.api.time_entries``):
 the same input schema (``TimeEntryCreate``/``TimeEntryUpdate``), the same hooks (an
 invoiced entry is refused, an unassigned member is refused, the times must add up) and
-the same store (``crud._store``), so the page and the API never disagree about what an
+the same store (``crud.store``), so the page and the API never disagree about what an
 entry may be.
 
 A running timer is an entry with a start time and neither an end time nor a duration (the
@@ -16,8 +16,9 @@ them), and stores it through the API's validation.
 
 Who sees what: a member sees and changes their own week (the member linked to their user);
 owners and admins pick any member. Entries a document or Xero already holds are shown
-locked with the reason: on an invoice (the API refuses those), on a contractor's bill, in
-a timesheet sent to Xero Payroll, or sent to Xero Projects.
+locked with the reason: on an invoice, on a contractor's bill, in a timesheet sent to Xero
+Payroll, or sent to Xero Projects. Those rules (and who may change whose entries) are
+``work.time_locks``, which the API's time-entry hooks apply too.
 """
 
 from __future__ import annotations
@@ -39,17 +40,14 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ledgerbridge.errors import FieldError, LedgerbridgeError, NotFound, PermissionDenied, ValidationFailed
-from ledgerbridge.payroll.models import ExportStatus, TimesheetExport
-from ledgerbridge.sync.models import OutboxEntry, OutboxStatus, RecordType, XeroLink
-from ledgerbridge.web.api.crud import Input, _store
+from ledgerbridge.web.api.crud import Input, store
 from ledgerbridge.web.api.time_entries import TimeEntryCreate, TimeEntryUpdate, time_entries
 from ledgerbridge.web.deps import SessionDep
 from ledgerbridge.web.pages._common import page_actor, redirect, render
 from ledgerbridge.web.pages._security import require_csrf
+from ledgerbridge.work import time_locks
 from ledgerbridge.work.auth import Actor
 from ledgerbridge.work.models import (
-    Invoice,
-    InvoiceLine,
     Member,
     Project,
     Task,
@@ -59,6 +57,7 @@ from ledgerbridge.work.models import (
     WorkType,
 )
 from ledgerbridge.work.repository import get_reference, get_scoped, scoped
+from ledgerbridge.work.time_locks import lock_reasons, own_member
 
 router = APIRouter(include_in_schema=False)
 PAGE = "/time"
@@ -107,13 +106,6 @@ def local_now(session: Session, workspace_id: str) -> datetime:
     return utcnow().astimezone(_zone(session, workspace_id))
 
 
-def own_member(session: Session, actor: Actor) -> Member | None:
-    """The member this user tracks time as (linked by ``Member.user_id``)."""
-    return session.scalar(
-        scoped(Member, actor.workspace_id).where(Member.user_id == actor.user_id).order_by(Member.created_at)
-    )
-
-
 def choose_member(session: Session, actor: Actor, requested: str | None) -> Member | None:
     """Whose week: the requested member for owners and admins, otherwise the actor's own.
 
@@ -134,102 +126,8 @@ def load_entry(session: Session, actor: Actor, entry_id: str) -> TimeEntry:
     """The entry in this workspace (404 otherwise) that the actor may change: their own,
     or anyone's for owners and admins."""
     entry = get_scoped(session, TimeEntry, actor.workspace_id, entry_id)
-    if not actor.role.manages:
-        own = own_member(session, actor)
-        if own is None or entry.member_id != own.id:
-            raise PermissionDenied("Only workspace owners and admins may change another member's time.")
+    time_locks.refuse_other_members(session, actor, entry.member_id)
     return entry
-
-
-def lock_reasons(session: Session, entries: Sequence[TimeEntry]) -> dict[str, str]:
-    """Why each entry may no longer change, by entry id (entries not listed may change).
-
-    One query per kind of holder, whatever the number of entries."""
-    reasons: dict[str, str] = {}
-    if not entries:
-        return reasons
-    ids = [e.id for e in entries]
-    line_ids = {e.invoice_line_id for e in entries if e.invoice_line_id} | {
-        e.bill_line_id for e in entries if e.bill_line_id
-    }
-    numbers: dict[str, str | None] = {}
-    if line_ids:
-        rows = session.execute(
-            select(InvoiceLine.id, Invoice.number)
-            .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-            .where(InvoiceLine.id.in_(line_ids))
-        )
-        numbers = dict(rows.tuples().all())
-    sent_to_projects = set(
-        session.scalars(
-            select(XeroLink.local_id).where(
-                XeroLink.record_type == RecordType.XERO_PROJECT_TIME, XeroLink.local_id.in_(ids)
-            )
-        )
-    ) | set(
-        session.scalars(
-            select(OutboxEntry.local_id).where(
-                OutboxEntry.record_type == RecordType.XERO_PROJECT_TIME,
-                OutboxEntry.status == OutboxStatus.SENDING,
-                OutboxEntry.local_id.in_(ids),
-            )
-        )
-    )
-    payroll = _payroll_exports(session, entries)
-    for entry in entries:
-        reason = _reason(entry, numbers, sent_to_projects, payroll)
-        if reason is not None:
-            reasons[entry.id] = reason
-    return reasons
-
-
-def _payroll_exports(session: Session, entries: Sequence[TimeEntry]) -> list[TimesheetExport]:
-    first, last = min(e.date for e in entries), max(e.date for e in entries)
-    return list(
-        session.scalars(
-            select(TimesheetExport).where(
-                TimesheetExport.workspace_id == entries[0].workspace_id,
-                TimesheetExport.member_id.in_({e.member_id for e in entries}),
-                TimesheetExport.status.in_([ExportStatus.SENT, ExportStatus.SENDING]),
-                TimesheetExport.period_start <= last,
-                TimesheetExport.period_end >= first,
-            )
-        )
-    )
-
-
-def _reason(
-    entry: TimeEntry,
-    numbers: Mapping[str, str | None],
-    sent_to_projects: set[str],
-    payroll: Iterable[TimesheetExport],
-) -> str | None:
-    if entry.invoice_line_id is not None:
-        number = numbers.get(entry.invoice_line_id)
-        return f"On invoice {number}" if number else "On an invoice"
-    if entry.bill_line_id is not None:
-        number = numbers.get(entry.bill_line_id)
-        return f"On bill {number}" if number else "On a contractor's bill"
-    if entry.id in sent_to_projects:
-        return "Sent to Xero Projects"
-    for export in payroll:
-        if export.member_id == entry.member_id and export.period_start <= entry.date <= export.period_end:
-            return (
-                f"Sent to Xero Payroll in the timesheet for {export.period_start:%d %b} to "
-                f"{export.period_end:%d %b %Y}"
-            )
-    return None
-
-
-def refuse_if_locked(session: Session, actor: Actor, entry: TimeEntry) -> None:
-    """Refuse a change to an entry a document or Xero holds, or (for a member) one a
-    manager approved, with the reason."""
-    reason = lock_reasons(session, [entry]).get(entry.id)
-    if reason is not None:
-        reason = reason[0].lower() + reason[1:]
-        raise ValidationFailed(f"This time entry is locked: {reason}. It can no longer be changed.")
-    if entry.approved and not actor.role.manages:
-        raise PermissionDenied("This time entry is approved; ask an owner or admin to change it.")
 
 
 @dataclass
@@ -502,7 +400,7 @@ def _schema_message(name: str, error: Mapping[str, Any]) -> str:
 
 def _store_entry(session: Session, actor: Actor, entry: TimeEntry, values: dict[str, Any]) -> None:
     """Write through the API's resource: its references, hooks and validation."""
-    _store(session, time_entries, actor, entry, values)
+    store(session, time_entries, actor, entry, values)
 
 
 # ------------------------------------------------------------------------------ pages
@@ -719,7 +617,7 @@ def _entry_page(
     member = session.get(Member, entry.member_id)
     lock = lock_reasons(session, [entry]).get(entry.id)
     if lock is None and entry.approved and not actor.role.manages:
-        lock = "Approved; ask an owner or admin to change it"
+        lock = time_locks.APPROVED_REASON
     assert member is not None
     return render(
         request,
@@ -803,7 +701,7 @@ async def update_entry(entry_id: str, request: Request, session: SessionDep) -> 
     form = await _form(request)
     values, form_errors = _field_values(form, manages=actor.role.manages)
     try:
-        refuse_if_locked(session, actor, entry)
+        time_locks.refuse_change(session, actor, entry)
         changes = _validated(TimeEntryUpdate, values, form_errors).model_dump(exclude_unset=True)
         if "task_id" in changes and changes["task_id"] == entry.task_id:
             del changes["task_id"]  # unchanged: an unassigned member's existing entry stays editable
@@ -841,8 +739,7 @@ def delete_entry(entry_id: str, request: Request, session: SessionDep) -> Respon
     assert member is not None
     back = _back(member, monday_of(entry.date), actor, session)
     try:
-        refuse_if_locked(session, actor, entry)
-        assert time_entries.before_delete is not None
+        assert time_entries.before_delete is not None  # work.time_locks.refuse_change
         time_entries.before_delete(session, actor, entry)
     except LedgerbridgeError as exc:
         return redirect(request, back, exc.detail, "error")
@@ -960,6 +857,8 @@ async def approve_week(request: Request, session: SessionDep) -> Response:
         for e in week_entries(session, member, monday)
         if not e.approved and not is_running(e) and e.worked_minutes > 0
     ]
+    locked = lock_reasons(session, entries)  # a document or Xero holds them as they are
+    entries = [e for e in entries if e.id not in locked]
     try:
         for entry in entries:
             _store_entry(session, actor, entry, {"approved": True})

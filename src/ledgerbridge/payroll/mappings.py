@@ -212,21 +212,47 @@ def _unique(matches: Sequence[Choice]) -> Choice | None:
     return matches[0] if len(matches) == 1 else None
 
 
-def _suggest_employee(member: Member, free: Sequence[Choice]) -> Suggestion | None:
-    email = _email_key(member.email)
-    if email:
-        found = _unique([e for e in free if _email_key(e.detail.get("email")) == email])
+class _Index:
+    """Choices grouped by a key (normalised name or email), built once per wizard, so a
+    suggestion for each of hundreds of records is a lookup rather than a scan of every
+    choice (which normalised every choice's name again for every record)."""
+
+    def __init__(self, choices: Sequence[Choice], key: Any) -> None:
+        self.groups: dict[str, list[Choice]] = {}
+        for choice in choices:
+            value = key(choice)
+            if value:
+                self.groups.setdefault(value, []).append(choice)
+
+    def unique(self, value: str) -> Choice | None:
+        return _unique(self.groups.get(value, [])) if value else None
+
+
+def _employee_suggester(free: Sequence[Choice]) -> Any:
+    """A member -> the free employee of the same email, else of the same name (each only
+    when exactly one matches)."""
+    by_email = _Index(free, lambda e: _email_key(e.detail.get("email")))
+    by_name = _Index(free, lambda e: name_key(e.name))
+
+    def suggest(member: Member) -> Suggestion | None:
+        found = by_email.unique(_email_key(member.email))
         if found is not None:
             return Suggestion(found.xero_id, found.name, "email")
-    key = name_key(member.name)
-    found = _unique([e for e in free if key and name_key(e.name) == key])
-    return Suggestion(found.xero_id, found.name, "name") if found is not None else None
+        found = by_name.unique(name_key(member.name))
+        return Suggestion(found.xero_id, found.name, "name") if found is not None else None
+
+    return suggest
 
 
-def _suggest_by_name(name: str, choices: Sequence[Choice]) -> Suggestion | None:
-    key = name_key(name)
-    found = _unique([c for c in choices if key and name_key(c.name) == key])
-    return Suggestion(found.xero_id, found.name, "name") if found is not None else None
+def _name_suggester(choices: Sequence[Choice]) -> Any:
+    """A record -> the choice of the same normalised name, when exactly one has it."""
+    by_name = _Index(choices, lambda c: name_key(c.name))
+
+    def suggest(record: Any) -> Suggestion | None:
+        found = by_name.unique(name_key(record.name))
+        return Suggestion(found.xero_id, found.name, "name") if found is not None else None
+
+    return suggest
 
 
 def _rows(
@@ -276,16 +302,13 @@ def wizard(session: Session, workspace_id: str, connection_id: str) -> Wizard:
     tasks = session.scalars(
         scoped(Task, workspace_id).where(Task.archived.is_(False)).order_by(Task.project_id, Task.name)
     )
+    by_option = _name_suggester(options)
     return Wizard(
         connection_id=connection.id,
-        members=_rows(members, mapped[MappingKind.MEMBER], staff, lambda m: _suggest_employee(m, free)),
-        work_types=_rows(
-            work_types, mapped[MappingKind.WORK_TYPE], rates, lambda w: _suggest_by_name(w.name, rates)
-        ),
-        projects=_rows(
-            projects, mapped[MappingKind.PROJECT], options, lambda p: _suggest_by_name(p.name, options)
-        ),
-        tasks=_rows(tasks, mapped[MappingKind.TASK], options, lambda t: _suggest_by_name(t.name, options)),
+        members=_rows(members, mapped[MappingKind.MEMBER], staff, _employee_suggester(free)),
+        work_types=_rows(work_types, mapped[MappingKind.WORK_TYPE], rates, _name_suggester(rates)),
+        projects=_rows(projects, mapped[MappingKind.PROJECT], options, by_option),
+        tasks=_rows(tasks, mapped[MappingKind.TASK], options, by_option),
         employees=staff,
         earnings_rates=rates,
         tracking_options=options,

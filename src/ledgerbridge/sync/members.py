@@ -42,7 +42,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from ledgerbridge.db import new_id
@@ -78,6 +78,8 @@ __all__ = [
     "MemberStatus",
     "Outcome",
     "check_member_defaults",
+    "count_invitable",
+    "count_statuses",
     "import_members",
     "invitable",
     "invite",
@@ -188,33 +190,45 @@ class MemberStatus:
     """Xero's own message (or what stopped it) when the last import failed."""
 
 
-def _member_links(session: Session, connection_id: str) -> dict[str, XeroLink]:
-    return {
-        link.local_id: link
-        for link in session.scalars(
-            select(XeroLink).where(
-                XeroLink.connection_id == connection_id, XeroLink.record_type == RecordType.MEMBER
-            )
-        )
-    }
+def _member_links(
+    session: Session, connection_id: str, member_ids: Sequence[str] | None = None
+) -> dict[str, XeroLink]:
+    """Member id -> its link in this organisation: of every member, or of only these."""
+    statement = select(XeroLink).where(
+        XeroLink.connection_id == connection_id, XeroLink.record_type == RecordType.MEMBER
+    )
+    if member_ids is not None:
+        if not member_ids:
+            return {}
+        statement = statement.where(XeroLink.local_id.in_(member_ids))
+    return {link.local_id: link for link in session.scalars(statement)}
+
+
+def _exports(
+    session: Session, connection_id: str, member_ids: Sequence[str] | None
+) -> dict[str, MemberExport]:
+    """Member id -> its export row for this organisation: of every member, or of only these."""
+    statement = select(MemberExport).where(MemberExport.connection_id == connection_id)
+    if member_ids is not None:
+        if not member_ids:
+            return {}
+        statement = statement.where(MemberExport.member_id.in_(member_ids))
+    return {export.member_id: export for export in session.scalars(statement)}
 
 
 def _target(member: Member) -> str:
     return CONTACT if member.kind is MemberKind.CONTRACTOR else EMPLOYEE
 
 
-def statuses(
-    session: Session,
+def _statuses_query(
     workspace_id: str,
     connection_id: str,
-    *,
-    search: str | None = None,
-    kind: MemberKind | None = None,
-    active: bool | None = None,
-    linked: bool | None = None,
-) -> list[MemberStatus]:
-    """Members (searched by name or email, filtered) with what each is, or would be, in Xero."""
-    connection = get_connection(session, workspace_id, connection_id)
+    search: str | None,
+    kind: MemberKind | None,
+    active: bool | None,
+    linked: bool | None,
+) -> Select[tuple[Member]]:
+    """The members ``statuses`` lists, every filter (whether in Xero too) in SQL."""
     statement = scoped(Member, workspace_id)
     if search:
         pattern = f"%{search.strip().lower()}%"
@@ -228,16 +242,45 @@ def statuses(
         statement = statement.where(Member.kind == kind)
     if active is not None:
         statement = statement.where(Member.active.is_(active))
-    member_links = _member_links(session, connection.id)
-    exports = {
-        e.member_id: e
-        for e in session.scalars(select(MemberExport).where(MemberExport.connection_id == connection.id))
-    }
+    if linked is not None:
+        in_xero = (
+            select(XeroLink.id)
+            .where(
+                XeroLink.connection_id == connection_id,
+                XeroLink.record_type == RecordType.MEMBER,
+                XeroLink.local_id == Member.id,
+            )
+            .exists()
+        )
+        statement = statement.where(in_xero if linked else ~in_xero)
+    return statement
+
+
+def statuses(
+    session: Session,
+    workspace_id: str,
+    connection_id: str,
+    *,
+    search: str | None = None,
+    kind: MemberKind | None = None,
+    active: bool | None = None,
+    linked: bool | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[MemberStatus]:
+    """Members (searched by name or email, filtered) with what each is, or would be, in Xero;
+    with ``limit``, one page of them (``count_statuses`` says how many there are), so a page
+    reads only the links and export rows of the members it shows."""
+    connection = get_connection(session, workspace_id, connection_id)
+    statement = _statuses_query(workspace_id, connection.id, search, kind, active, linked)
+    statement = statement.order_by(Member.name, Member.id).offset(offset or None).limit(limit)
+    members = list(session.scalars(statement))
+    ids = None if limit is None else [m.id for m in members]
+    member_links = _member_links(session, connection.id, ids)
+    exports = _exports(session, connection.id, ids)
     found = []
-    for member in session.scalars(statement.order_by(Member.name, Member.id)):
+    for member in members:
         link = member_links.get(member.id)
-        if linked is not None and (link is not None) != linked:
-            continue
         export = exports.get(member.id)
         found.append(
             MemberStatus(
@@ -254,6 +297,22 @@ def statuses(
             )
         )
     return found
+
+
+def count_statuses(
+    session: Session,
+    workspace_id: str,
+    connection_id: str,
+    *,
+    search: str | None = None,
+    kind: MemberKind | None = None,
+    active: bool | None = None,
+    linked: bool | None = None,
+) -> int:
+    """How many members ``statuses`` lists with these filters (one count in SQL)."""
+    connection = get_connection(session, workspace_id, connection_id)
+    statement = _statuses_query(workspace_id, connection.id, search, kind, active, linked)
+    return session.scalar(select(func.count()).select_from(statement.subquery())) or 0
 
 
 # -- planning (one transaction, no calls) ---------------------------------------------------------
@@ -761,19 +820,15 @@ class Invitable:
     """The member already invited from (or linked to) this contact."""
 
 
-def invitable(
-    session: Session, workspace_id: str, connection_id: str, search: str | None = None
-) -> list[Invitable]:
-    """The organisation's contacts (synced to clients), searched by name or email, each with
-    the member it already is, if any."""
-    connection = get_connection(session, workspace_id, connection_id)
+def _invitable_query(workspace_id: str, connection_id: str, search: str | None) -> Select[tuple[Client, str]]:
+    """The organisation's contacts synced to (unarchived) clients, searched in SQL."""
     statement = (
         select(Client, XeroLink.xero_id)
         .join(XeroLink, XeroLink.local_id == Client.id)
         .where(
             Client.workspace_id == workspace_id,
             Client.archived.is_(False),
-            XeroLink.connection_id == connection.id,
+            XeroLink.connection_id == connection_id,
             XeroLink.record_type == RecordType.CONTACT,
         )
     )
@@ -785,7 +840,29 @@ def invitable(
                 func.lower(func.coalesce(Client.email, "")).like(pattern),
             )
         )
-    members = {link.xero_id: link.local_id for link in _member_links(session, connection.id).values()}
+    return statement
+
+
+def invitable(
+    session: Session,
+    workspace_id: str,
+    connection_id: str,
+    search: str | None = None,
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[Invitable]:
+    """The organisation's contacts (synced to clients), searched by name or email, each with
+    the member it already is, if any; with ``limit``, one page of them (``count_invitable``
+    says how many), reading only the member links of the contacts shown."""
+    connection = get_connection(session, workspace_id, connection_id)
+    statement = _invitable_query(workspace_id, connection.id, search)
+    statement = statement.order_by(Client.name, Client.id).offset(offset or None).limit(limit)
+    rows = list(session.execute(statement).tuples())
+    if limit is None:
+        members = {link.xero_id: link.local_id for link in _member_links(session, connection.id).values()}
+    else:
+        members = _members_of_contacts(session, connection.id, {x.lower() for _, x in rows})
     return [
         Invitable(
             xero_id.lower(),
@@ -795,8 +872,29 @@ def invitable(
             client.is_supplier,
             members.get(xero_id.lower()),
         )
-        for client, xero_id in session.execute(statement.order_by(Client.name, Client.id)).tuples()
+        for client, xero_id in rows
     ]
+
+
+def _members_of_contacts(session: Session, connection_id: str, contact_ids: set[str]) -> dict[str, str]:
+    """Contact id -> the member linked to it, for only these contacts (one page's)."""
+    if not contact_ids:
+        return {}
+    statement = select(XeroLink.xero_id, XeroLink.local_id).where(
+        XeroLink.connection_id == connection_id,
+        XeroLink.record_type == RecordType.MEMBER,
+        XeroLink.xero_id.in_(sorted(contact_ids)),
+    )
+    return dict(session.execute(statement).tuples().all())
+
+
+def count_invitable(
+    session: Session, workspace_id: str, connection_id: str, search: str | None = None
+) -> int:
+    """How many contacts ``invitable`` lists for this search (one count in SQL)."""
+    connection = get_connection(session, workspace_id, connection_id)
+    statement = _invitable_query(workspace_id, connection.id, search)
+    return session.scalar(select(func.count()).select_from(statement.subquery())) or 0
 
 
 _SPACE = re.compile(r"\s+")

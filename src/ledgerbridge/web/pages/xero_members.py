@@ -101,6 +101,11 @@ def page_of(rows: list[Any], page: int) -> tuple[list[Any], bool]:
     return rows[start : start + PAGE_SIZE], len(rows) > start + PAGE_SIZE
 
 
+def offset_of(page: int) -> int:
+    """The first row of a page (1-based) of ``PAGE_SIZE`` rows."""
+    return (max(page, 1) - 1) * PAGE_SIZE
+
+
 def _bool_choice(value: str | None) -> bool | None:
     return {"yes": True, "no": False}.get(value or "")
 
@@ -150,16 +155,17 @@ def _members_context(
     page: int,
 ) -> dict[str, Any]:
     kind = MemberKind(filters.kind) if filters.kind in {k.value for k in MemberKind} else None
-    rows = members_service.statuses(
-        session,
-        actor.workspace_id,
-        connection.id,
-        search=filters.search or None,
-        kind=kind,
-        active=_bool_choice(filters.active),
-        linked=_bool_choice(filters.linked),
+    chosen = {
+        "search": filters.search or None,
+        "kind": kind,
+        "active": _bool_choice(filters.active),
+        "linked": _bool_choice(filters.linked),
+    }
+    shown = members_service.statuses(
+        session, actor.workspace_id, connection.id, **chosen, offset=offset_of(page), limit=PAGE_SIZE + 1
     )
-    shown, more = page_of(rows, page)
+    shown, more = shown[:PAGE_SIZE], len(shown) > PAGE_SIZE
+    total = members_service.count_statuses(session, actor.workspace_id, connection.id, **chosen)
     stored = {
         m.id: m for m in session.scalars(select(Member).where(Member.id.in_([r.member_id for r in shown])))
     }
@@ -168,7 +174,7 @@ def _members_context(
     return {
         "connection": connection,
         "rows": [(row, _missing_details(stored.get(row.member_id))) for row in shown],
-        "total": len(rows),
+        "total": total,
         "filters": filters,
         "next_page": f"{base}/members?{filters.query(page=page + 1)}" if more else None,
         "previous_page": f"{base}/members?{filters.query(page=page - 1)}" if page > 1 else None,
@@ -328,8 +334,16 @@ async def member_auto_sync(connection_id: str, request: Request, session: Sessio
 def _contacts_context(
     session: Session, actor: Actor, connection: XeroConnection, search: str, page: int
 ) -> dict[str, Any]:
-    rows = members_service.invitable(session, actor.workspace_id, connection.id, search or None)
-    shown, more = page_of(rows, page)
+    found = members_service.invitable(
+        session,
+        actor.workspace_id,
+        connection.id,
+        search or None,
+        offset=offset_of(page),
+        limit=PAGE_SIZE + 1,
+    )
+    shown, more = found[:PAGE_SIZE], len(found) > PAGE_SIZE
+    total = members_service.count_invitable(session, actor.workspace_id, connection.id, search or None)
     settings = settings_for(session, connection)
     base = BASE.format(connection_id=connection.id)
 
@@ -339,7 +353,7 @@ def _contacts_context(
     return {
         "connection": connection,
         "rows": shown,
-        "total": len(rows),
+        "total": total,
         "search": search,
         "next_page": link(page + 1) if more else None,
         "previous_page": link(page - 1) if page > 1 else None,

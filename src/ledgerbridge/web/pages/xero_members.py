@@ -155,7 +155,7 @@ def _members_context(
     page: int,
 ) -> dict[str, Any]:
     kind = MemberKind(filters.kind) if filters.kind in {k.value for k in MemberKind} else None
-    chosen = {
+    chosen: dict[str, Any] = {
         "search": filters.search or None,
         "kind": kind,
         "active": _bool_choice(filters.active),

@@ -58,6 +58,7 @@ class Stack:
     settings: Settings
     database: Database
     seeded: Seeded
+    sandbox: SandboxState
 
 
 @pytest.fixture
@@ -85,7 +86,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
             xero_client_secret=SecretStr(DEMO_APP_CLIENT_SECRET),
         )
         with serve(create_app(settings, database), lifespan="on", port=port):
-            yield Stack(base_url, settings, database, seeded)
+            yield Stack(base_url, settings, database, seeded, state)
     database.engine.dispose()
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,7 +17,7 @@ from ledgerbridge.jobs import scheduler
 from ledgerbridge.sync.models import SyncRun, SyncSettings
 from ledgerbridge.web.api.xero import XeroDep
 from ledgerbridge.web.deps import SessionDep, get_actor
-from ledgerbridge.web.pages._common import page_actor, redirect, render
+from ledgerbridge.web.pages._common import page_actor, redirect, render, safe_next
 from ledgerbridge.web.pages._security import require_csrf
 from ledgerbridge.xero import apps, connections
 from ledgerbridge.xero.models import ConnectionStatus, XeroConnection
@@ -152,8 +153,17 @@ async def xero_callback(
 
 
 @router.post(PAGE + "/xero/{connection_id}/sync", dependencies=CSRF)
-def force_sync(connection_id: str, request: Request, session: SessionDep, xero: XeroDep) -> Response:
-    """Force sync: queue a whole-organisation sync to start at once."""
+def force_sync(
+    connection_id: str,
+    request: Request,
+    session: SessionDep,
+    xero: XeroDep,
+    next_path: Annotated[str, Form(alias="next")] = PAGE,
+) -> Response:
+    """Force sync: queue a whole-organisation sync to start at once. The button is on
+    Integrations, the sync log and the organisation's Settings and Imports pages; ``next``
+    (a path on this site only) brings the user back to the page they clicked it on."""
+    target = safe_next(next_path, PAGE)
     actor = page_actor(request, session)
     try:
         actor.require_manager()
@@ -161,10 +171,10 @@ def force_sync(connection_id: str, request: Request, session: SessionDep, xero: 
         scheduler.force_sync(session, connection.id, now=xero.clock.utcnow())
     except LedgerbridgeError as exc:
         session.rollback()
-        return redirect(request, PAGE, exc.detail, "error")
+        return redirect(request, target, exc.detail, "error")
     return redirect(
         request,
-        PAGE,
+        target,
         f"Sync queued for {connection.tenant_name}. It shows in the sync log as soon as it starts.",
         "success",
     )

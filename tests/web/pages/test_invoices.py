@@ -16,7 +16,7 @@ from sqlalchemy import event, func, select
 
 from ledgerbridge.db import Database
 from ledgerbridge.sandbox.state import SandboxState
-from ledgerbridge.sync.models import RecordType, SyncIssue, XeroLink
+from ledgerbridge.sync.models import OutboxEntry, RecordType, SyncIssue, XeroLink
 from ledgerbridge.work import documents
 from ledgerbridge.work.models import Invoice, InvoiceKind, InvoiceStatus, TimeEntry
 from ledgerbridge.xero.client import Organisation
@@ -532,3 +532,60 @@ def test_xero_s_validation_message_shows_on_the_invoice(
     theirs = in_sandbox(sandbox_state, au, database, invoice_id)
     assert (theirs["LineItems"][0]["AccountCode"], theirs["Total"]) == ("200", Decimal("1466.66"))
     assert "In Xero as" in owner_page.get(page).text
+
+
+def test_send_is_hidden_and_refused_once_xero_has_the_invoice_as_it_is(
+    au: Organisation,
+    owner_page: TestClient,
+    seeded: Seeded,
+    database: Database,
+    sandbox_state: SandboxState,
+    run_jobs: Any,
+) -> None:
+    """After it went, Send via Xero would queue a row the push skips: the button goes and a
+    stale form's POST says why. A change here not yet in Xero brings the button back."""
+    connect_contacts(owner_page, database)
+    log_hours(owner_page, seeded.employee_id, seeded.task_id)
+    invoice_id = create_from_hours(owner_page, sales(seeded))
+    page = f"/invoices/{invoice_id}"
+    send_button = f'action="{page}/send"'
+    assert send_button in owner_page.get(page).text  # not in Xero yet
+    assert post_form(owner_page, page, f"{page}/send").status_code == 303
+    assert send_button in owner_page.get(page).text  # queued, not yet there
+    run_jobs()
+    in_sandbox(sandbox_state, au, database, invoice_id)
+    number = load(database, invoice_id)[0].number
+
+    shown = owner_page.get(page).text
+    assert f"In Xero as {number}" in shown
+    assert send_button not in shown and "Send via Xero</button>" not in shown
+    assert "Nothing new to send: Xero has it just as it is here." in shown
+
+    def outbox_rows() -> int:
+        with database.session() as session:
+            return int(
+                session.scalar(
+                    select(func.count()).select_from(OutboxEntry).where(OutboxEntry.local_id == invoice_id)
+                )
+                or 0
+            )
+
+    before = outbox_rows()
+    refused = post_form(owner_page, page, f"{page}/send")
+    assert refused.status_code == 303 and refused.headers["location"] == page
+    assert flash_of(owner_page, page) == (
+        f"Nothing was sent: Xero already has this invoice as {number}, just as it is here. "
+        "Make any changes in Xero; they come back here with the next sync."
+    )
+    assert outbox_rows() == before  # nothing queued
+
+    with database.session() as session:  # a change here that Xero has not had yet
+        invoice = session.get(Invoice, invoice_id)
+        assert invoice is not None
+        invoice.reference = "PO 7781"
+    assert send_button in owner_page.get(page).text
+    assert post_form(owner_page, page, f"{page}/send").status_code == 303
+    assert "Queued for Xero" in html.unescape(owner_page.get(page).text)
+    run_jobs()
+    assert in_sandbox(sandbox_state, au, database, invoice_id)["Reference"] == "PO 7781"
+    assert send_button not in owner_page.get(page).text

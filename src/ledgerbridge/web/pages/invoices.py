@@ -30,6 +30,9 @@ from starlette.datastructures import FormData
 
 from ledgerbridge.errors import FieldError, LedgerbridgeError, NotFound
 from ledgerbridge.money import round_money
+from ledgerbridge.sync import invoices as invoice_sync
+from ledgerbridge.sync import links, outbox
+from ledgerbridge.sync.adapter import NotReady
 from ledgerbridge.sync.mapping.invoices import DRAFT_IN_XERO
 from ledgerbridge.sync.models import OutboxEntry, OutboxStatus, RecordType, SyncIssue, XeroLink
 from ledgerbridge.sync.send_invoice import invoice_defaults, send_to_xero
@@ -626,6 +629,26 @@ def _rows_of(
     return rows
 
 
+def in_step_with_xero(session: Session, invoice: Invoice, state: XeroState) -> bool:
+    """Xero already holds this invoice as it is here: every organisation a send would go
+    to (``outbox.connections_for``, as ``send_to_xero`` asks) has it linked, and the link's
+    hash of what was last exchanged equals the hash of the invoice now. That is the test the
+    engine's push makes before sending (``engine._payload`` skips such a row), so a Send via
+    Xero then would queue a row that sends nothing. Anything changed here since (a line,
+    the status, a void), or an organisation that has not got it yet, is something to send."""
+    if not state.linked:
+        return False
+    targets = outbox.connections_for(session, invoice.workspace_id, RecordType.INVOICE, invoice.id)
+    held = [links.by_local_id(session, c.id, RecordType.INVOICE, invoice.id) for c in targets]
+    if not held or any(link is None for link in held):
+        return False
+    try:
+        digest = links.content_hash(invoice_sync.ADAPTER.local_fields(session, invoice))
+    except NotReady:
+        return False  # the send names what is missing
+    return all(link is not None and link.content_hash == digest for link in held)
+
+
 def _editable(invoice: Invoice, state: XeroState) -> bool:
     """A draft that Xero does not own, or an approved one that never reached Xero (Send via
     Xero approves first, so an invoice Xero refused must still be fixable here). Once Xero
@@ -658,6 +681,7 @@ def _render_invoice(
     member = session.get(Member, invoice.member_id) if invoice.member_id else None
     usable = sorted((r for r in rates.values() if not r.archived), key=lambda r: r.name)
     organisations = connections.list_connections(session, actor.workspace_id)
+    in_step = in_step_with_xero(session, invoice, state)
     return render(
         request,
         "work/invoice.html",
@@ -676,7 +700,8 @@ def _render_invoice(
             "editable": _editable(invoice, state),
             "can_manage": actor.role.manages,
             "can_approve": invoice.status is InvoiceStatus.DRAFT,
-            "can_send": invoice.status is not InvoiceStatus.VOID,
+            "can_send": invoice.status is not InvoiceStatus.VOID and not in_step,
+            "in_step": in_step,
             "form_error": form_error,
             "fields": LINE_FIELDS,
             "field_names": FIELD_NAMES,
@@ -882,6 +907,9 @@ def send(invoice_id: str, request: Request, session: SessionDep) -> Response:
     here = f"{PAGE}/{found.id}"
     try:
         actor.require_manager()
+        state = xero_states(session, actor.workspace_id, [found.id])[found.id]
+        if in_step_with_xero(session, found, state):
+            return redirect(request, here, _nothing_to_send(found, state), "info")
         queued = send_to_xero(session, found)
     except LedgerbridgeError as exc:
         session.rollback()
@@ -891,6 +919,16 @@ def send(invoice_id: str, request: Request, session: SessionDep) -> Response:
         when = f"at {q.send_at:%Y-%m-%d %H:%M} UTC" if q.send_at is not None else "at the next sync"
         parts.append(f"{q.tenant_name} (Xero creates it as {q.invoice_status}; it goes {when})")
     return redirect(request, here, "Queued for Xero: " + "; ".join(parts) + ".", "success")
+
+
+def _nothing_to_send(invoice: Invoice, state: XeroState) -> str:
+    """Why Send via Xero did nothing, and where changes are made instead."""
+    noun = "bill" if invoice.kind is InvoiceKind.BILL else "invoice"
+    held = f" as {state.xero_number}" if state.xero_number else ""
+    return (
+        f"Nothing was sent: Xero already has this {noun}{held}, just as it is here. "
+        "Make any changes in Xero; they come back here with the next sync."
+    )
 
 
 def _error_text(exc: LedgerbridgeError) -> str:

@@ -1,8 +1,8 @@
 """When a time entry may no longer change, and who may change it: one set of rules for the
 REST API (``web.api.time_entries``) and the time page (``web.pages.time``).
 
-An entry is locked (refused with 409 and the reason) while something outside the entry
-holds its hours as they are:
+An entry is locked (refused with 409; the reason in the message and, for API clients, in
+the problem's ``lock`` member) while something outside it holds its hours as they are:
 
 - a sales invoice line (``invoice_line_id``) or a contractor's bill line (``bill_line_id``);
 - a payroll timesheet sent, or being sent, to Xero for the entry's member over a period
@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledgerbridge.errors import Conflict, FieldError, PermissionDenied
+from ledgerbridge.errors import Conflict, PermissionDenied
 from ledgerbridge.payroll.models import ExportStatus, TimesheetExport
 from ledgerbridge.sync.models import OutboxEntry, OutboxStatus, RecordType, XeroLink
 from ledgerbridge.work.auth import Actor
@@ -145,13 +145,11 @@ def refuse_change(session: Session, actor: Actor, entry: TimeEntry) -> None:
     refuse_other_members(session, actor, entry.member_id)
     reason = lock_reasons(session, [entry]).get(entry.id)
     if reason is not None:
-        field = "bill_line_id" if entry.bill_line_id and not entry.invoice_line_id else "invoice_line_id"
-        if entry.invoice_line_id is None and entry.bill_line_id is None:
-            field = "id"
-        raise Conflict(
-            f"This time entry is locked: {reason[0].lower()}{reason[1:]}. It can no longer be changed.",
-            [FieldError(field, reason)],
+        locked = Conflict(
+            f"This time entry is locked: {reason[0].lower()}{reason[1:]}. It can no longer be changed."
         )
+        locked.extra["lock"] = reason  # the reason alone, for API clients (problem JSON "lock")
+        raise locked
     if entry.approved and not actor.role.manages:
         raise PermissionDenied("This time entry is approved; ask an owner or admin to change it.")
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from ledgerbridge.db import Database
 from ledgerbridge.payroll.models import ExportStatus, TimesheetExport
@@ -143,7 +143,7 @@ def _assert_locked(owner: TestClient, database: Database, entry_id: str, reason:
     patched = owner.patch(f"/api/v1/time-entries/{entry_id}", json={"duration_minutes": 480})
     assert patched.status_code == 409, patched.text
     assert reason in patched.json()["detail"]
-    assert patched.json()["errors"][0]["message"].startswith(reason[0].upper())
+    assert patched.json()["lock"] == reason[0].upper() + reason[1:]
     deleted = owner.delete(f"/api/v1/time-entries/{entry_id}")
     assert deleted.status_code == 409, deleted.text
     assert reason in deleted.json()["detail"]
@@ -322,3 +322,35 @@ def test_notes_longer_than_the_column_are_refused(owner: TestClient, seeded: See
     long_id = owner.post("/api/v1/time-entries", json=_entry(seeded, duration_minutes=30, task_id="t" * 40))
     assert long_id.status_code == 422
     assert long_id.json()["errors"][0]["field"] == "task_id"
+
+
+def _list_queries(owner: TestClient, database: Database) -> tuple[int, list[dict[str, object]]]:
+    statements: list[str] = []
+
+    def count(*_args: object) -> None:
+        statements.append("")
+
+    event.listen(database.engine, "before_cursor_execute", count)
+    try:
+        items = owner.get("/api/v1/time-entries", params={"page_size": 100}).json()["items"]
+    finally:
+        event.remove(database.engine, "before_cursor_execute", count)
+    return len(statements), items
+
+
+def test_the_list_shows_each_entrys_lock_with_the_same_queries_for_any_number(
+    owner: TestClient, database: Database, seeded: Seeded
+) -> None:
+    line_id = _document_line(database, seeded, InvoiceKind.SALES, "INV-0042")
+    invoiced = _stored_entry(database, seeded, dt.date(2026, 11, 17), approved=True, invoice_line_id=line_id)
+    free = _stored_entry(database, seeded, dt.date(2026, 11, 18))
+    few, items = _list_queries(owner, database)
+    locks = {item["id"]: item["lock"] for item in items}
+    assert locks == {invoiced: "On invoice INV-0042", free: None}
+    assert owner.get(f"/api/v1/time-entries/{invoiced}").json()["lock"] == "On invoice INV-0042"
+
+    for day in range(1, 31):
+        _stored_entry(database, seeded, dt.date(2026, 11, day))
+    many, items = _list_queries(owner, database)
+    assert len(items) == 32
+    assert many == few

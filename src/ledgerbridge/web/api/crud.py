@@ -9,7 +9,7 @@ signatures use the resource's schema classes from the enclosing scope, which Fas
 see as real classes, not as strings.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -70,6 +70,9 @@ class Resource:
     validate: Hook | None = None
     apply: Callable[[Session, Actor, Any, dict[str, Any]], None] | None = None
     render: Callable[[Session, Any], Any] | None = None
+    render_many: Callable[[Session, Sequence[Any]], list[Any]] | None = None
+    """Renders a whole page of records at once (in place of ``render``), for output that
+    needs a query per page rather than one per record."""
     before_delete: Hook | None = None
     after_write: Hook | None = None
     """Runs in the same transaction after every create, update or archive (e.g. to write
@@ -196,6 +199,8 @@ def _flush(session: Session, resource: Resource) -> None:
 
 
 def _render(session: Session, resource: Resource, obj: Any) -> Any:
+    if resource.render_many is not None:
+        return resource.render_many(session, [obj])[0]
     if resource.render is not None:
         return resource.render(session, obj)
     return resource.read.model_validate(obj)
@@ -230,8 +235,12 @@ def router_for(resource: Resource, tag: str) -> APIRouter:
         query: Annotated[resource.query, Query()],  # type: ignore[name-defined]
     ) -> Any:
         found = paginate(session, _filtered(resource, actor, query), query.page, query.page_size)
+        if resource.render_many is not None:
+            items = resource.render_many(session, list(found.items))
+        else:
+            items = [_render(session, resource, obj) for obj in found.items]
         return {
-            "items": [_render(session, resource, obj) for obj in found.items],
+            "items": items,
             "page": found.page,
             "page_size": found.page_size,
             "total": found.total,

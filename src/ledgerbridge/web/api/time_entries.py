@@ -4,6 +4,7 @@ whom, is ``work.time_locks`` (the time page uses the same)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import Field, computed_field
@@ -60,6 +61,11 @@ class TimeEntryRead(Output):
     notes: str | None
     invoice_line_id: str | None
     worked_minutes: int
+    lock: str | None = Field(
+        None,
+        description="Why this entry can no longer be changed (on an invoice or bill, sent to "
+        "Xero Payroll or Xero Projects); null when it can.",
+    )
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -112,6 +118,12 @@ def _validate(_session: Session, _actor: Actor, entry: TimeEntry) -> None:
         raise ValidationFailed("The time entry's times do not add up.", errors)
 
 
+def _render_many(session: Session, entries: Sequence[TimeEntry]) -> list[TimeEntryRead]:
+    """Entries with their lock reasons, found for the whole page at once."""
+    locks = time_locks.lock_reasons(session, entries)
+    return [TimeEntryRead.model_validate(e).model_copy(update={"lock": locks.get(e.id)}) for e in entries]
+
+
 time_entries = Resource(
     path="/time-entries",
     model=TimeEntry,
@@ -126,4 +138,5 @@ time_entries = Resource(
     apply=_apply,
     validate=_validate,
     before_delete=time_locks.refuse_change,
+    render_many=_render_many,
 )

@@ -26,7 +26,7 @@ Everything here is a ``XeroLink`` per organisation (record types ``xero_project`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -425,17 +425,32 @@ async def _project_users(services: XeroServices, org: Organisation) -> list[dict
     ]
 
 
-def _suggest(member: Member, free: Sequence[dict[str, Any]]) -> dict[str, str] | None:
-    email = (member.email or "").strip().casefold()
-    if email:
-        found = [u for u in free if str(u.get("email") or "").strip().casefold() == email]
+def _suggester(free: Sequence[dict[str, Any]]) -> Callable[[Member], dict[str, str] | None]:
+    """A member -> the free project user of the same email, else of the same normalised
+    name, when exactly one has it. The users are grouped by both keys once, so a workspace
+    of many members costs a lookup each, not a scan of every user per member."""
+    by_email: dict[str, list[dict[str, Any]]] = {}
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for user in free:
+        email = str(user.get("email") or "").strip().casefold()
+        if email:
+            by_email.setdefault(email, []).append(user)
+        key = name_key(user["name"])
+        if key:
+            by_name.setdefault(key, []).append(user)
+
+    def suggest(member: Member) -> dict[str, str] | None:
+        email = (member.email or "").strip().casefold()
+        found = by_email.get(email, []) if email else []
         if len(found) == 1:
             return {"user_id": found[0]["user_id"], "name": found[0]["name"], "reason": "email"}
-    key = name_key(member.name)
-    found = [u for u in free if key and name_key(u["name"]) == key]
-    if len(found) == 1:
-        return {"user_id": found[0]["user_id"], "name": found[0]["name"], "reason": "name"}
-    return None
+        key = name_key(member.name)
+        found = by_name.get(key, []) if key else []
+        if len(found) == 1:
+            return {"user_id": found[0]["user_id"], "name": found[0]["name"], "reason": "name"}
+        return None
+
+    return suggest
 
 
 async def user_mappings(
@@ -448,7 +463,7 @@ async def user_mappings(
     with services.database.session() as session:
         mapped = _links(session, connection_id, TIME_USER)
         taken = {link.xero_id for link in mapped.values()}
-        free = [u for u in users if u["user_id"] not in taken]
+        suggest = _suggester([u for u in users if u["user_id"] not in taken])
         rows = []
         for member in session.scalars(
             scoped(Member, workspace_id).where(Member.active.is_(True)).order_by(Member.name)
@@ -458,7 +473,7 @@ async def user_mappings(
             if link is not None:
                 row.user_id, row.user_name = link.xero_id, names.get(link.xero_id)
             else:
-                row.suggestion = _suggest(member, free)
+                row.suggestion = suggest(member)
             rows.append(row)
     return rows, users
 

@@ -14,8 +14,10 @@ from sqlalchemy import select
 
 from ledgerbridge.db import Database
 from ledgerbridge.sandbox.state import SandboxState
+from ledgerbridge.sync import engine
 from ledgerbridge.sync.models import RecordType, XeroLink
 from ledgerbridge.sync.service import sync
+from ledgerbridge.web.pages import matching
 from ledgerbridge.work.models import Client
 from ledgerbridge.xero.client import Organisation
 from ledgerbridge.xero.models import XeroConnection
@@ -170,3 +172,54 @@ async def test_members_and_other_workspaces_are_refused(
     sign_in(admin_browser, "member@harbour.example.com")
     refused = admin_browser.get(page)
     assert refused.status_code == 403 and "Only owners and admins match contacts" in refused.text
+
+
+async def test_views_reuse_the_sessions_read_of_xero_until_asked_to_read_again(
+    admin_browser: TestClient,
+    au: Organisation,
+    sandbox_state: SandboxState,
+    database: Database,
+    seeded: Seeded,
+    xero_services: XeroServices,
+) -> None:
+    """Each view of the page does not read every contact from Xero again: a contact made in
+    Xero after the read shows once the person asks for a new read (the page says when the
+    read was made), and confirming checks against Xero as it is then."""
+    connection = _connection(database)
+    page = f"/integrations/xero/{connection.id}/matching"
+    ws = seeded.workspace_id
+    newcomer = _add_client(database, ws, name="Harbour Newcomer", email="hello@newcomer.example")
+    _add_client(database, ws, name="Harbour Latecomer", email="hello@latecomer.example")
+    first = html.unescape(admin_browser.get(page).text)
+    assert "Xero's contacts as read at" in first and 'data-contact="Harbour Newcomer"' not in first
+
+    org = engine.organisation(connection)
+    bodies = [
+        {"Name": "Harbour Newcomer", "EmailAddress": "hello@newcomer.example"},
+        {"Name": "Harbour Latecomer", "EmailAddress": "hello@latecomer.example"},
+    ]
+    made = await xero_services.client.write_batches(
+        org, "POST", matching.ADAPTER.path, matching.ADAPTER.key, bodies, "test-newcomers"
+    )
+    assert all(m.ok for m in made)
+    contact_id = str(made[0].record["ContactID"])
+    assert any(c["ContactID"] == contact_id for c in _contacts(sandbox_state, au))
+
+    kept = admin_browser.get(page)
+    assert 'data-contact="Harbour Newcomer"' not in html.unescape(kept.text)  # the session's read
+    confirmed = admin_browser.post(  # confirming reads Xero: the new contact is there
+        page,
+        data={
+            "csrf_token": csrf_of(kept.text),
+            "client": [newcomer],
+            f"proposed-{newcomer}": contact_id,
+            f"decision-{newcomer}": "accept",
+        },
+        follow_redirects=False,
+    )
+    assert confirmed.status_code == 303, confirmed.text
+    assert _links(database)[newcomer] == contact_id
+
+    again = html.unescape(admin_browser.get(page + "?refresh=1").text)
+    assert 'data-contact="Harbour Latecomer"' in again and "same email (hello@latecomer.example)" in again
+    assert 'data-contact="Harbour Newcomer"' not in again  # linked now

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import html
 import re
+import uuid
 from datetime import date
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from ledgerbridge.db import Database
-from ledgerbridge.sync.models import MemberExport, SyncSettings
-from ledgerbridge.work.models import Member, MemberKind
+from ledgerbridge.sync import links
+from ledgerbridge.sync.models import MemberExport, RecordType, SyncSettings
+from ledgerbridge.work.models import Client, Member, MemberKind
 from ledgerbridge.xero.services import XeroServices
 from tests.factories import Seeded, seed_workspace
 from tests.payroll.conftest import *  # noqa: F403 - the payroll fixture: AU connected, payroll data imported
@@ -249,3 +251,99 @@ async def test_members_are_refused_and_other_workspaces_see_nothing(
     outsider = {"Authorization": f"Bearer {other.owner_token}"}
     assert payroll.api.get(page(payroll), headers=outsider).status_code == 404
     assert payroll.api.get(contacts, headers=outsider).status_code == 404
+
+
+def queries_for(client: TestClient, database: Database, path: str) -> tuple[int, str]:
+    """How many SQL statements one page view runs, and the page."""
+    statements: list[str] = []
+
+    def count(*_args: Any) -> None:
+        statements.append("")
+
+    event.listen(database.engine, "before_cursor_execute", count)
+    try:
+        text = client.get(path).text
+    finally:
+        event.remove(database.engine, "before_cursor_execute", count)
+    return len(statements), text
+
+
+def add_members(database: Database, workspace_id: str, how_many: int) -> list[str]:
+    with database.session() as session:
+        members = [
+            Member(workspace_id=workspace_id, name=f"Paged Member {n:03d}", email=f"paged{n:03d}@example.com")
+            for n in range(how_many)
+        ]
+        session.add_all(members)
+        session.flush()
+        return [m.id for m in members]
+
+
+def link(database: Database, payroll: Payroll, record_type: RecordType, local_id: str, xero_id: str) -> None:
+    with database.session() as session:
+        links.upsert(
+            session,
+            payroll.seeded.workspace_id,
+            payroll.connection_id,
+            record_type,
+            local_id,
+            xero_id,
+            links.content_hash({"id": xero_id}),
+            None,
+            {"as": "contact"} if record_type is RecordType.MEMBER else None,
+        )
+
+
+async def test_the_members_tab_pages_by_50_with_a_fixed_number_of_queries(
+    payroll: Payroll, database: Database
+) -> None:
+    members = page(payroll)
+    payroll.api.get(members)  # the first view stores the organisation's settings
+    few, _ = queries_for(payroll.api, database, members)
+    ids = add_members(database, payroll.seeded.workspace_id, 60)
+    link(database, payroll, RecordType.MEMBER, ids[55], str(uuid.uuid4()))
+    many, first = queries_for(payroll.api, database, members + "?search=paged")
+    assert many == few, "no query per member"
+    assert first.count("<tr data-member=") == 50 and "60 members match" in first
+    assert 'data-member="Paged Member 049"' in first and "Paged Member 050" not in first
+    second = payroll.api.get(members, params={"search": "paged", "page": 2}).text
+    assert second.count("<tr data-member=") == 10 and 'data-member="Paged Member 050"' in second
+    assert f'value="{ids[54]}"' in second and f'value="{ids[55]}"' not in second  # in Xero: no tick box
+    in_xero = payroll.api.get(members, params={"search": "paged", "linked": "yes"}).text
+    assert in_xero.count("<tr data-member=") == 1 and "1 member match" in in_xero
+    not_yet = payroll.api.get(members, params={"search": "paged", "linked": "no", "page": 2}).text
+    assert not_yet.count("<tr data-member=") == 9 and "59 members match" in not_yet
+
+
+def add_contacts(database: Database, payroll: Payroll, numbers: range) -> list[str]:
+    """Clients synced from Xero contacts (linked, with Xero's upper-case ids): their ids."""
+    with database.session() as session:
+        clients = [
+            Client(workspace_id=payroll.seeded.workspace_id, name=f"Paged Contact {n:03d}") for n in numbers
+        ]
+        session.add_all(clients)
+        session.flush()
+        client_ids = [c.id for c in clients]
+    contact_ids = [str(uuid.uuid4()) for _ in client_ids]
+    for client_id, contact_id in zip(client_ids, contact_ids, strict=True):
+        link(database, payroll, RecordType.CONTACT, client_id, contact_id.upper())
+    return contact_ids
+
+
+async def test_the_contacts_tab_pages_by_50_with_a_fixed_number_of_queries(
+    payroll: Payroll, database: Database
+) -> None:
+    contacts = page(payroll, "contacts")
+    contact_ids = add_contacts(database, payroll, range(3))
+    payroll.api.get(contacts)  # the first view stores the organisation's settings
+    few, _ = queries_for(payroll.api, database, contacts + "?search=paged+contact")
+    contact_ids += add_contacts(database, payroll, range(3, 55))
+    (member_id,) = add_members(database, payroll.seeded.workspace_id, 1)
+    link(database, payroll, RecordType.MEMBER, member_id, contact_ids[52])
+    many, first = queries_for(payroll.api, database, contacts + "?search=paged+contact")
+    assert many == few, "no query per contact"
+    assert first.count("<tr data-contact=") == 50 and "55 contacts." in first
+    second = payroll.api.get(contacts, params={"search": "paged contact", "page": 2}).text
+    assert second.count("<tr data-contact=") == 5 and 'data-contact="Paged Contact 054"' in second
+    assert second.count("Already a member") == 1 and f'value="{contact_ids[52]}"' not in second
+    assert f'value="{contact_ids[53]}"' in second  # ids as the invite expects them: lower case

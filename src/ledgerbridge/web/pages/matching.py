@@ -12,7 +12,9 @@ payload the sync sends, so the first pull cannot link it to the proposed contact
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -20,6 +22,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ledgerbridge.db import utcnow
 from ledgerbridge.errors import LedgerbridgeError, XeroError
 from ledgerbridge.sync import contacts as sync_contacts
 from ledgerbridge.sync import engine, links
@@ -87,12 +90,63 @@ def reasons(client: Client, contact: dict[str, Any]) -> list[str]:
 
 
 async def xero_contacts(xero: XeroServices, connection: XeroConnection) -> list[dict[str, Any]]:
-    """Every contact in the organisation, as the first pull reads them."""
+    """Every contact in the organisation, as the first pull reads them (one call per 1,000:
+    each read is remembered for the matching session, see ``session_contacts``)."""
     org = engine.organisation(connection)
     found: list[dict[str, Any]] = []
     async for page in xero.client.pages(org, ADAPTER.path, ADAPTER.key, params=dict(ADAPTER.pull_params)):
         found.extend(page)
+    _READS[connection.id] = _Read(_org_key(connection), found, time.monotonic(), utcnow())
+    while len(_READS) > READS_KEPT:
+        _READS.pop(next(iter(_READS)))
     return found
+
+
+@dataclass(frozen=True)
+class _Read:
+    """Xero's contacts as one read found them, kept while a person works through the matches
+    so that each view of the page does not spend the organisation's API quota again (about
+    ten calls for 10,000 contacts). Only the page's views use it: confirming reads Xero again,
+    so nothing is linked or created against an old list."""
+
+    org: tuple[str | None, str]
+    contacts: list[dict[str, Any]]
+    monotonic: float
+    at: datetime
+
+
+SESSION_SECONDS = 10 * 60
+"""How long a read serves the page's views; after that (or on "read again") Xero is read again."""
+READS_KEPT = 8
+"""Organisations whose last read this process keeps (the oldest is forgotten first)."""
+_READS: dict[str, _Read] = {}
+
+
+def _org_key(connection: XeroConnection) -> tuple[str | None, str]:
+    """A read belongs to the grant and tenant it was made with: reconnecting reads again."""
+    return connection.grant_id, connection.tenant_id
+
+
+async def session_contacts(
+    xero: XeroServices, connection: XeroConnection, refresh: bool = False
+) -> tuple[list[dict[str, Any]], datetime]:
+    """The contacts the page shows and when they were read: the read of this matching
+    session while it is under ``SESSION_SECONDS`` old, else (or when asked) a new one."""
+    kept = _READS.get(connection.id)
+    fresh = (
+        kept is not None
+        and kept.org == _org_key(connection)
+        and time.monotonic() - kept.monotonic < SESSION_SECONDS
+    )
+    if kept is not None and fresh and not refresh:
+        return kept.contacts, kept.at
+    contacts = await xero_contacts(xero, connection)
+    return contacts, _READS[connection.id].at
+
+
+def forget_contacts(connection_id: str) -> None:
+    """After the page changed Xero (new contacts), its next view reads Xero again."""
+    _READS.pop(connection_id, None)
 
 
 def _row(client: Client, contact: dict[str, Any] | None) -> Row:
@@ -197,6 +251,7 @@ def _render(
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
+    read_at: datetime | None = None,
 ) -> HTMLResponse:
     return render(
         request,
@@ -206,6 +261,7 @@ def _render(
             "preview": shown,
             "values": values or {},
             "errors": errors or {},
+            "read_at": read_at,
         },
         session=session,
         actor=actor,
@@ -214,18 +270,23 @@ def _render(
 
 
 @router.get(PAGE, response_class=HTMLResponse)
-async def matching_page(connection_id: str, request: Request, session: SessionDep, xero: XeroDep) -> Response:
+async def matching_page(
+    connection_id: str, request: Request, session: SessionDep, xero: XeroDep, refresh: str = ""
+) -> Response:
+    """The proposals over Xero's contacts as this matching session read them (``refresh``:
+    read Xero again now)."""
     actor = page_actor(request, session)
     connection = _connection(request, session, actor, connection_id)
     if isinstance(connection, HTMLResponse):
         return connection
     try:
-        contacts = await xero_contacts(xero, connection)
+        contacts, read_at = await session_contacts(xero, connection, refresh=bool(refresh))
     except XeroError as exc:
         return redirect(
             request, "/integrations", f"Could not read the contacts in Xero: {exc.detail}", "error"
         )
-    return _render(request, session, actor, connection, preview(xero, connection.id, contacts))
+    shown = preview(xero, connection.id, contacts)
+    return _render(request, session, actor, connection, shown, read_at=read_at)
 
 
 @dataclass(frozen=True)
@@ -354,6 +415,7 @@ async def confirm(connection_id: str, request: Request, session: SessionDep, xer
         )
     except XeroError as exc:
         session.commit()  # the links stand; the new contacts can be sent again
+        forget_contacts(connection.id)  # some may have reached Xero: the next view reads again
         return redirect(
             request, here, f"Linked {linked}; Xero refused the new contacts: {exc.detail}", "error"
         )
@@ -364,4 +426,4 @@ async def confirm(connection_id: str, request: Request, session: SessionDep, xer
     return redirect(request, here, message, "success")
 
 
-__all__ = ["preview", "reasons", "router", "xero_contacts"]
+__all__ = ["forget_contacts", "preview", "reasons", "router", "session_contacts", "xero_contacts"]

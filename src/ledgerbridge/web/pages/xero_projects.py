@@ -89,6 +89,10 @@ def _project_rows(
         )
     )
     task_links = _links(session, connection.id, RecordType.XERO_PROJECT_TASK, [t.id for t in tasks])
+    by_project: dict[str, list[tuple[Task, str | None]]] = {}
+    for task in tasks:  # grouped once, in the query's order (by name)
+        task_link = task_links.get(task.id)
+        by_project.setdefault(task.project_id, []).append((task, task_link.xero_id if task_link else None))
     rows = []
     for project in projects:
         link = project_links.get(project.id)
@@ -97,11 +101,7 @@ def _project_rows(
                 project,
                 link.xero_id if link else None,
                 (link.content or {}).get("name") if link else None,
-                [
-                    (t, task_links[t.id].xero_id if t.id in task_links else None)
-                    for t in tasks
-                    if t.project_id == project.id
-                ],
+                by_project.get(project.id, []),
             )
         )
     return rows, more

@@ -366,3 +366,16 @@ async def test_the_sandbox_delivers_a_new_contact_to_our_inbox(
     assert fetched["Contacts"][0]["Name"] == "Webhook Test Pty Ltd"
     with database.session() as session:
         assert webhooks.mark_handled(session, pending.event_ids) == 1
+
+
+def test_the_routes_listen_where_the_admin_is_told_to_register() -> None:
+    """One definition of the paths (``xero.apps``): the URLs shown to register with Xero
+    and the routes that receive deliveries cannot drift apart."""
+    from ledgerbridge.web import webhooks as routes
+    from ledgerbridge.xero import apps
+
+    paths = {getattr(route, "path", None) for route in routes.router.routes}
+    assert paths == {apps.BUILT_IN_WEBHOOK_PATH, apps.OWN_APP_WEBHOOK_PATH}
+    settings = Settings(base_url="https://books.example.com")  # type: ignore[call-arg]
+    assert apps.webhook_url(settings) == "https://books.example.com" + routes.BUILT_IN_PATH
+    assert apps.webhook_url(settings, "ws-1") == "https://books.example.com/webhooks/xero/ws-1"

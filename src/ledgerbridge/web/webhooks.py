@@ -15,14 +15,16 @@ from starlette.concurrency import run_in_threadpool
 
 from ledgerbridge.db import Database
 from ledgerbridge.logging import get_logger
-from ledgerbridge.xero import webhooks
+from ledgerbridge.xero import apps, webhooks
 from ledgerbridge.xero.services import XeroServices
 
 log = get_logger(__name__)
 router = APIRouter(include_in_schema=False)
 
-BUILT_IN_PATH = "/webhooks/xero"
-OWN_APP_PATH = "/webhooks/xero/{workspace_id}"
+# The paths are defined once, in ``xero.apps``, which also builds the URLs an admin registers
+# with Xero from them; these names stay for callers that import them from here (the CLI).
+BUILT_IN_PATH = apps.BUILT_IN_WEBHOOK_PATH
+OWN_APP_PATH = apps.OWN_APP_WEBHOOK_PATH
 
 
 def _key(session: Session, services: XeroServices, workspace_id: str | None) -> str | None:

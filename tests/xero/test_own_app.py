@@ -6,21 +6,26 @@ Secrets never appear in a response or a log line."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import httpx
+import pytest
 import structlog
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from ledgerbridge.db import Database
+from ledgerbridge.errors import XeroAuthError
 from ledgerbridge.logging import configure_logging
-from ledgerbridge.xero.models import XeroApp, XeroConnection, XeroGrant
+from ledgerbridge.xero.apps import removed_app_reason
+from ledgerbridge.xero.models import ConnectionStatus, GrantStatus, XeroApp, XeroConnection, XeroGrant
 from ledgerbridge.xero.services import XeroServices
 from tests.factories import Seeded
 from tests.xero.conftest import give_consent, landing_message
 
 APP = "/api/v1/xero/app"
+AU, NZ = "Demo Company (AU)", "Demo Company (NZ)"
 SECRET = "own-app-client-secret-never-shown"
 KEY = "own-app-webhook-key-never-shown"
 
@@ -97,10 +102,27 @@ def test_put_keeps_what_is_left_out_and_a_new_client_id_needs_its_secret(
     ]
 
 
+def _connect(admin_browser: TestClient, xero_browser: TestClient, organisation: str) -> str:
+    """Connect through whichever app is in use; the authorize URL it started from."""
+    authorize_url: str = admin_browser.post("/api/v1/xero/connect").json()["authorize_url"]
+    consent = give_consent(xero_browser, authorize_url, [organisation])
+    landing_message(admin_browser, admin_browser.get(consent.callback, follow_redirects=False))
+    return authorize_url
+
+
+def _statuses(database: Database) -> dict[str, tuple[ConnectionStatus, str | None, GrantStatus]]:
+    with database.session() as session:
+        return {
+            c.tenant_name: (c.status, c.status_reason, session.get(XeroGrant, c.grant_id).status)  # type: ignore[union-attr]
+            for c in session.scalars(select(XeroConnection))
+        }
+
+
 def test_delete_falls_back_to_the_built_in_app_and_counts_organisations_to_reconnect(
     admin_browser: TestClient, xero_browser: TestClient, database: Database, xero_services: XeroServices
 ) -> None:
     assert admin_browser.delete(APP).status_code == 404  # nothing to remove
+    _connect(admin_browser, xero_browser, NZ)  # through the built-in app, before the own app
     # An app registered in the sandbox (Xero's developer portal), used as the own app.
     registered = xero_browser.post(
         "/_sandbox/apps",
@@ -114,14 +136,12 @@ def test_delete_falls_back_to_the_built_in_app_and_counts_organisations_to_recon
     assert saved.status_code == 200, saved.text
 
     # Connect goes through the own app; the AU organisation's sign-in belongs to it.
-    authorize_url = admin_browser.post("/api/v1/xero/connect").json()["authorize_url"]
+    authorize_url = _connect(admin_browser, xero_browser, AU)
     assert f"client_id={own['client_id']}" in authorize_url
-    consent = give_consent(xero_browser, authorize_url, ["Demo Company (AU)"])
-    landing_message(admin_browser, admin_browser.get(consent.callback, follow_redirects=False))
     with database.session() as session:
-        grant = session.scalars(select(XeroGrant)).one()
-        assert grant.client_id == own["client_id"]
-        assert session.scalars(select(XeroConnection)).one().grant_id == grant.id
+        grant = session.scalars(select(XeroGrant).where(XeroGrant.client_id == own["client_id"])).one()
+        au = session.scalars(select(XeroConnection).where(XeroConnection.tenant_name == AU)).one()
+        assert au.grant_id == grant.id
     assert admin_browser.get(APP).json()["connected_through"] == 1
 
     gone = admin_browser.delete(APP)
@@ -133,9 +153,22 @@ def test_delete_falls_back_to_the_built_in_app_and_counts_organisations_to_recon
     assert body["app"]["client_id"] == xero_services.settings.xero_client_id  # the built-in app
     assert own["client_secret"] not in gone.text
     assert _stored(database) is None
-    # Connect uses the built-in app again.
-    again = admin_browser.post("/api/v1/xero/connect").json()["authorize_url"]
+    # AU's tokens belong to the removed app: it needs reconnecting now, saying why and what
+    # to do, and its grant is no longer used; NZ (the built-in app's) is untouched.
+    statuses = _statuses(database)
+    assert statuses[AU] == (
+        ConnectionStatus.NEEDS_RECONNECT,
+        removed_app_reason(own["client_id"]),
+        GrantStatus.NEEDS_RECONNECT,
+    )
+    assert "Click Reconnect" in removed_app_reason(own["client_id"])
+    assert statuses[NZ] == (ConnectionStatus.CONNECTED, None, GrantStatus.ACTIVE)
+    with pytest.raises(XeroAuthError, match="was removed"):
+        asyncio.run(xero_services.tokens.access_token(grant.id))
+    # Connect uses the built-in app again, and reconnecting AU through it makes it whole.
+    again = _connect(admin_browser, xero_browser, AU)
     assert f"client_id={xero_services.settings.xero_client_id}" in again
+    assert _statuses(database)[AU] == (ConnectionStatus.CONNECTED, None, GrantStatus.ACTIVE)
     assert admin_browser.delete(APP).status_code == 404
 
 

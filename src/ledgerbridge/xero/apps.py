@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ledgerbridge.errors import FieldError, LedgerbridgeError, NotFound, ValidationFailed
@@ -23,7 +23,7 @@ from ledgerbridge.logging import get_logger
 from ledgerbridge.settings import Settings
 from ledgerbridge.work.auth import Actor
 from ledgerbridge.xero.hosts import XeroHosts
-from ledgerbridge.xero.models import ConnectionStatus, XeroApp, XeroConnection, XeroGrant
+from ledgerbridge.xero.models import ConnectionStatus, GrantStatus, XeroApp, XeroConnection, XeroGrant
 from ledgerbridge.xero.oauth import AppCredentials
 from ledgerbridge.xero.vault import Vault
 
@@ -132,6 +132,35 @@ def webhook_url(settings: Settings, workspace_id: str | None = None) -> str:
 
 def own_app(session: Session, workspace_id: str) -> XeroApp | None:
     return session.scalar(select(XeroApp).where(XeroApp.workspace_id == workspace_id))
+
+
+def _needs_reconnect(session: Session, workspace_id: str, client_id: str, reason: str) -> None:
+    """Stop using the workspace's grants given to the app with this Client ID, and show why
+    on each organisation that was connected through them (disconnected ones stay so)."""
+    grant_ids = list(
+        session.scalars(
+            select(XeroGrant.id).where(
+                XeroGrant.workspace_id == workspace_id, XeroGrant.client_id == client_id
+            )
+        )
+    )
+    if not grant_ids:
+        return
+    session.execute(
+        update(XeroGrant)
+        .where(XeroGrant.id.in_(grant_ids), XeroGrant.status == GrantStatus.ACTIVE)
+        .values(status=GrantStatus.NEEDS_RECONNECT, status_reason=reason)
+        .execution_options(synchronize_session="fetch")
+    )
+    session.execute(
+        update(XeroConnection)
+        .where(
+            XeroConnection.grant_id.in_(grant_ids),
+            XeroConnection.status == ConnectionStatus.CONNECTED,
+        )
+        .values(status=ConnectionStatus.NEEDS_RECONNECT, status_reason=reason)
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 def connected_through(session: Session, workspace_id: str, client_id: str) -> int:
@@ -263,15 +292,28 @@ def save_app(
     return own
 
 
+def removed_app_reason(client_id: str) -> str:
+    """Why an organisation connected through a removed own app needs reconnecting, and what
+    to do: shown on the Integrations page, as a failed token refresh's reason is."""
+    return (
+        f"Your own Xero app (Client ID {client_id}) was removed, and this organisation was "
+        "connected through it, so its sign-in can no longer be renewed. Click Reconnect to "
+        "connect it again through the app now in use; its records and links are kept."
+    )
+
+
 def remove_app(session: Session, actor: Actor) -> RemovedApp:
     """Forget the workspace's own app and its sealed secrets: Connect uses the built-in app
     from now on. The organisations connected through it keep their links, but their tokens
-    belong to the removed app, so they need reconnecting; how many is reported."""
+    belong to the removed app and would fail at the next refresh, so they are marked as
+    needing reconnecting now, the way a refused refresh marks them (``TokenManager``): the
+    grant stops being used and each organisation shows the reason; how many is reported."""
     actor.require_manager()
     own = own_app(session, actor.workspace_id)
     if own is None:
         raise NotFound("No own Xero app is stored for this workspace; the built-in app is in use.")
     removed = RemovedApp(own.client_id, connected_through(session, actor.workspace_id, own.client_id))
+    _needs_reconnect(session, actor.workspace_id, own.client_id, removed_app_reason(own.client_id))
     session.delete(own)
     session.flush()
     log.info(

@@ -5,18 +5,22 @@ built-in app. Members are refused."""
 
 from __future__ import annotations
 
+import html
 from urllib.parse import parse_qs, urlsplit
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from ledgerbridge.db import Database
-from ledgerbridge.xero.models import XeroApp
+from ledgerbridge.xero.apps import removed_app_reason
+from ledgerbridge.xero.models import ConnectionStatus, XeroApp, XeroConnection
 from ledgerbridge.xero.services import XeroServices
 from tests.factories import Seeded
 from tests.web.pages.conftest import csrf_of, post_form, sign_in
+from tests.xero.conftest import give_consent
 
 PAGE = "/settings/xero-app"
+AU = "Demo Company (AU)"
 SECRET = "s3cr3t-Xero-client-secret-do-not-show"
 WEBHOOK_KEY = "webhook-key-never-to-be-shown"
 
@@ -118,3 +122,36 @@ def test_members_are_refused(service: TestClient, seeded: Seeded, database: Data
     assert answer.status_code == 403
     assert service.post(PAGE + "/remove", data={"csrf_token": token}).status_code == 403
     assert _app(database) is None
+
+
+def test_removing_the_app_marks_its_organisations_needs_reconnect_with_the_reason(
+    owner_page: TestClient, xero_browser: TestClient, database: Database, xero_services: XeroServices
+) -> None:
+    """The organisation connected through the removed app cannot renew its sign-in: the
+    Integrations page says so at once, with why and what to do, instead of "Connected"."""
+    redirect_url = xero_services.settings.base_url.rstrip("/") + "/integrations/xero/callback"
+    registered = xero_browser.post(
+        "/_sandbox/apps", json={"name": "Harbour", "redirect_uris": [redirect_url]}
+    )
+    assert registered.status_code == 201, registered.text
+    own = registered.json()
+    saved = post_form(
+        owner_page, PAGE, PAGE, {"client_id": own["client_id"], "client_secret": own["client_secret"]}
+    )
+    assert saved.status_code == 303, saved.text
+    started = post_form(owner_page, "/integrations", "/integrations/xero/connect")
+    consent = give_consent(xero_browser, started.headers["location"], [AU])
+    assert f"Connected to Xero: {AU}." in owner_page.get(consent.callback).text
+    before = owner_page.get("/integrations").text
+    assert ">Connected</span>" in before and "Needs reconnect" not in before
+
+    removed = post_form(owner_page, PAGE, PAGE + "/remove")
+    assert removed.status_code == 303
+    assert "Reconnect the 1 organisation connected through it" in owner_page.get(PAGE).text
+    text = html.unescape(owner_page.get("/integrations").text)
+    assert "Needs reconnect" in text and ">Connected</span>" not in text
+    assert removed_app_reason(own["client_id"]) in text
+    assert "Reconnect" in text and "Force sync" not in text
+    with database.session() as session:
+        connection = session.scalars(select(XeroConnection)).one()
+        assert connection.status is ConnectionStatus.NEEDS_RECONNECT

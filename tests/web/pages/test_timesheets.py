@@ -15,7 +15,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from ledgerbridge.payroll import mappings
 from ledgerbridge.payroll.models import MappingKind, PayrollMapping
+from ledgerbridge.work.models import Task
 from tests.factories import seed_workspace
 from tests.payroll.conftest import *  # noqa: F403 - the payroll fixture: AU connected, payroll data imported
 from tests.payroll.conftest import Payroll
@@ -190,3 +192,50 @@ def test_managers_only_and_only_their_own_organisations(payroll: Payroll) -> Non
     outsider = {"Authorization": f"Bearer {other.owner_token}"}
     assert payroll.api.get(f"{base(payroll)}/mappings", headers=outsider).status_code == 404
     assert payroll.api.get(f"{base(payroll)}/history", headers=outsider).status_code == 404
+
+
+def test_projects_and_tasks_for_tracking_page_by_50_and_a_refusal_stays_on_its_page(payroll: Payroll) -> None:
+    """Every tracking select lists every option, so hundreds of tasks are shown a page at a
+    time; saving changes only the selects sent, and a refusal comes back on the same page."""
+    with payroll.database.session() as session:
+        tasks = [
+            Task(
+                workspace_id=payroll.seeded.workspace_id,
+                project_id=payroll.seeded.project_id,
+                name=f"Step {n:03d}",
+            )
+            for n in range(60)
+        ]
+        session.add_all(tasks)
+        session.flush()
+        task_ids = [t.id for t in tasks]
+        option = mappings.tracking_options(session, payroll.connection_id)[0]
+        total = len(
+            mappings.wizard(session, payroll.seeded.workspace_id, payroll.connection_id).projects
+        ) + len(mappings.wizard(session, payroll.seeded.workspace_id, payroll.connection_id).tasks)
+    page = f"{base(payroll)}/mappings"
+    first = payroll.api.get(page).text
+    assert first.count('name="project:') + first.count('name="task:') == 50
+    assert f"{total} projects and tasks" in first and "tracking_page=2" in html.unescape(first)
+    second = payroll.api.get(page, params={"tracking_page": 2}).text
+    shown = second.count('name="project:') + second.count('name="task:')
+    assert shown == min(total - 50, 50) and f'name="task:{task_ids[-1]}"' in second
+    assert 'name="tracking_page" value="2"' in second
+
+    wrong = submit(
+        payroll.api,
+        page + "?tracking_page=2",
+        page,
+        {f"task:{task_ids[-1]}": "00000000-0000-0000-0000-000000000001", "tracking_page": "2"},
+    )
+    assert wrong.status_code == 422 and f'id="task:{task_ids[-1]}-error"' in wrong.text
+    saved = submit(
+        payroll.api,
+        page + "?tracking_page=2",
+        page,
+        {f"task:{task_ids[-1]}": option.xero_id, "tracking_page": "2"},
+    )
+    assert saved.status_code == 303, saved.text
+    with payroll.database.session() as session:
+        rows = session.scalars(select(PayrollMapping).where(PayrollMapping.kind == MappingKind.TASK)).all()
+        assert [(r.local_id, r.xero_id) for r in rows] == [(task_ids[-1], option.xero_id)]

@@ -165,13 +165,32 @@ def start(request: Request, session: SessionDep, organisation: str = "", go: str
 
 
 def _mapping_context(
-    session: Session, actor: Actor, connection: XeroConnection, period: PeriodForm, page: int
+    session: Session,
+    actor: Actor,
+    connection: XeroConnection,
+    period: PeriodForm,
+    page: int,
+    tracking_page: int = 1,
 ) -> dict[str, Any]:
+    """Step 2: one page of members, and one page of the projects-then-tasks tracking rows
+    (each select carries every tracking option, so a workspace with hundreds of tasks
+    would otherwise render hundreds of long selects); saving changes only the selects sent."""
     wizard = mappings.wizard(session, actor.workspace_id, connection.id)
     members, more = page_of(wizard.members, page)
     project_names = {p.local_id: p.name for p in wizard.projects}
+    tracking_rows = [("project", row) for row in wizard.projects] + [("task", row) for row in wizard.tasks]
+    tracking, more_tracking = page_of(tracking_rows, tracking_page)
     base = f"{PAGE}/{connection.id}/mappings"
+
+    def tracking_link(number: int) -> str:
+        return f"{base}?{period.query(page=page, tracking_page=number)}#tracking-heading"
+
     return {
+        "tracking": tracking,
+        "tracking_page": tracking_page,
+        "tracking_total": len(tracking_rows),
+        "next_tracking": tracking_link(tracking_page + 1) if more_tracking else None,
+        "previous_tracking": tracking_link(tracking_page - 1) if tracking_page > 1 else None,
         **_step_context(connection, period, 2),
         "wizard": wizard,
         "members": members,
@@ -186,12 +205,15 @@ def _mapping_context(
 
 
 @router.get(PAGE + "/{connection_id}/mappings", response_class=HTMLResponse)
-def mapping_step(connection_id: str, request: Request, session: SessionDep, page: int = 1) -> Response:
+def mapping_step(
+    connection_id: str, request: Request, session: SessionDep, page: int = 1, tracking_page: int = 1
+) -> Response:
     actor, connection, answer = _manager_connection(request, session, connection_id)
     if connection is None:
         assert answer is not None
         return answer
-    context = _mapping_context(session, actor, connection, _period_from(request.query_params), max(page, 1))
+    period = _period_from(request.query_params)
+    context = _mapping_context(session, actor, connection, period, max(page, 1), max(tracking_page, 1))
     return render(request, "xero/timesheets_mappings.html", context, session=session, actor=actor)
 
 
@@ -210,6 +232,12 @@ def _changes(form: Any, current: dict[MappingKind, dict[str, str]]) -> list[Mapp
         if (value or "").lower() != (saved or "").lower():
             changes.append(MappingChange(kind, local_id, value, str(name)))
     return changes
+
+
+def _page_number(form: Any, name: str) -> int:
+    """The page a form was sent from (a hidden field), so a refusal shows the same selects."""
+    text = form_text(form, name)
+    return max(int(text), 1) if text.isdigit() else 1
 
 
 def _select_errors(errors: list[FieldError]) -> dict[str, str]:
@@ -236,7 +264,7 @@ async def save_mappings(connection_id: str, request: Request, session: SessionDe
         mappings.set_mappings(session, actor.workspace_id, connection.id, changes)
     except LedgerbridgeError as exc:
         session.rollback()
-        context = _mapping_context(session, actor, connection, period, 1)
+        context = _mapping_context(session, actor, connection, period, 1, _page_number(form, "tracking_page"))
         context["errors"] = _select_errors(exc.errors) or {"": exc.detail}
         context["submitted"] = {str(k): form_text(form, str(k)) for k in form if ":" in str(k)}
         return render(

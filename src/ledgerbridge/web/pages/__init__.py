@@ -3,10 +3,11 @@
 - ``auth``: sign in and sign out
 - ``integrations``: the Xero tile, Connect and its OAuth callback, organisations,
   Force sync, default organisation, Disconnect (with a confirmation step)
-- ``sync_log``: runs, what is waiting, failed records with Retry, CSV export
+- ``sync_log``: runs, what is waiting, Force sync per organisation, failed records with
+  Retry, CSV export
 - ``time``: a member's week (grid and entries), add/edit/delete, the timer, Approve week
 - ``conflicts``, ``users``, ``workspaces``: the conflicts list; users and roles; the workspace switch
-- ``matching``, ``dry_run``: first-connect contact matching; a sync preview that writes nothing
+- ``dry_run``, ``matching``: a sync preview that writes nothing; first-connect contact matching
 - ``org_settings``, ``imports``, ``xero_app``: an organisation's settings and imports
   (with live progress), and the workspace's own Xero app
 - ``members``, ``clients``, ``projects``: the work side's people and structure (lists,
@@ -18,6 +19,8 @@
   members to project users, push approved time)
 - ``invoices``: invoices and bills (list, build from hours with a preview, edit lines,
   Approve, Send via Xero, and what Xero made of each)
+- ``_common``, ``_security``: what every page shares (rendering in the layout, the signed-in
+  actor, safe redirects with a flash) and the CSRF token
 
 ``install(app)`` mounts the static files, includes the pages and answers the pages' own
 exceptions: a page that needs a sign-in redirects to it, a form without a valid CSRF token
@@ -30,16 +33,27 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from ledgerbridge.web.pages import auth, integrations, sync_log, timesheets, xero_members, xero_projects
-from ledgerbridge.web.pages import members as members_pages
+from ledgerbridge.web.pages import (
+    auth,
+    conflicts,
+    dry_run,
+    integrations,
+    matching,
+    sync_log,
+    timesheets,
+    users,
+    workspaces,
+    xero_members,
+    xero_projects,
+)
 from ledgerbridge.web.pages import clients as clients_pages
-from ledgerbridge.web.pages import projects as projects_pages
 from ledgerbridge.web.pages import imports as imports_pages
-from ledgerbridge.web.pages import org_settings as org_settings_pages
-from ledgerbridge.web.pages import xero_app as xero_app_pages
 from ledgerbridge.web.pages import invoices as invoices_pages
+from ledgerbridge.web.pages import members as members_pages
+from ledgerbridge.web.pages import org_settings as org_settings_pages
+from ledgerbridge.web.pages import projects as projects_pages
 from ledgerbridge.web.pages import time as time_pages
-from ledgerbridge.web.pages import conflicts, dry_run, matching, users, workspaces
+from ledgerbridge.web.pages import xero_app as xero_app_pages
 from ledgerbridge.web.pages._common import STATIC_DIR, SignInRequired, render, sign_in_url
 from ledgerbridge.web.pages._security import CsrfRefused
 

@@ -995,7 +995,7 @@ def invoices_build(
             group_by=group_by,
         )
         draft = invoicing.draft_invoice(
-            session, workspace_id, request, invoice_defaults(session, workspace_id)
+            session, workspace_id, request, invoice_defaults(session, workspace_id, request.client_id)
         )
         _print_draft(draft)
         if preview:

@@ -602,9 +602,8 @@ def _build_and_send(
     hour was invoiced before (a second tour) or Xero could not take it (named)."""
     try:
         with tour.services.database.session() as session:
-            draft = invoicing.draft_invoice(
-                session, tour.workspace_id, request, invoice_defaults(session, tour.workspace_id)
-            )
+            defaults = invoice_defaults(session, tour.workspace_id, request.client_id)
+            draft = invoicing.draft_invoice(session, tour.workspace_id, request, defaults)
             invoice = invoicing.save_draft(session, draft)
             send_to_xero(session, invoice)
             report.count("built from hours and sent")

@@ -35,10 +35,16 @@ from ledgerbridge.work.models import Invoice, InvoiceStatus
 from ledgerbridge.xero.models import XeroConnection
 
 
-def invoice_defaults(session: Session, workspace_id: str) -> InvoiceDefaults:
-    """The default organisation's settings; the fallbacks when none is connected or
-    its settings were never saved."""
-    connections = outbox.target_connections(session, workspace_id)
+def invoice_defaults(session: Session, workspace_id: str, client_id: str | None = None) -> InvoiceDefaults:
+    """The settings of the organisation an invoice for ``client_id`` goes to: the client's
+    own organisation (an invoice follows its client there), else the default one; the
+    fallbacks when none is connected or its settings were never saved. With several
+    organisations, each one's accounts and tax rates exist only in that organisation."""
+    connections = (
+        outbox.connections_for(session, workspace_id, RecordType.CONTACT, client_id)
+        if client_id is not None
+        else outbox.target_connections(session, workspace_id)
+    )
     if not connections:
         return InvoiceDefaults()
     settings = session.scalar(select(SyncSettings).where(SyncSettings.connection_id == connections[0].id))

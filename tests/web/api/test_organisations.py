@@ -289,3 +289,57 @@ def test_a_document_made_without_the_api_goes_where_its_client_is(
         assert default is not None and other is not None
         assert outbox.unlinked(session, default, RecordType.INVOICE, query) == [ids["mine"]]
         assert outbox.unlinked(session, other, RecordType.INVOICE, query) == [ids["kiwi"]]
+
+
+def test_hours_to_invoice_take_the_settings_of_the_clients_organisation(
+    owner: TestClient, seeded: Seeded, orgs: dict[str, str], database: Database
+) -> None:
+    """Per organisation its own settings: an invoice built from hours for a client of NZ
+    takes NZ's revenue account and due-date offset, not the default AU's."""
+    from ledgerbridge.sync.models import SyncSettings
+
+    au, nz = orgs[AU], orgs[NZ]
+    with database.session() as session:
+        for connection_id, account, offset in ((au, "200", 7), (nz, "260", 30)):
+            session.add(
+                SyncSettings(
+                    workspace_id=seeded.workspace_id,
+                    connection_id=connection_id,
+                    revenue_account_code=account,
+                    due_date_offset_days=offset,
+                )
+            )
+    kiwi = created(owner.post("/api/v1/clients", json={"name": "Kiwi Kayaks", "xero_connection_id": nz}))
+    project = created(owner.post("/api/v1/projects", json={"name": "Kayak site", "client_id": kiwi["id"]}))
+    task = created(
+        owner.post("/api/v1/tasks", json={"project_id": project["id"], "name": "Build", "bill_rate": "120"})
+    )
+    for task_id in (task["id"], seeded.task_id):
+        entry = owner.post(
+            "/api/v1/time-entries",
+            json={
+                "member_id": seeded.employee_id,
+                "task_id": task_id,
+                "date": "2026-11-02",
+                "duration_minutes": 120,
+                "approved": True,
+            },
+        )
+        assert entry.status_code == 201, entry.text
+    built = {}
+    for name, client_id in (("kiwi", kiwi["id"]), ("bondi", seeded.client_id)):
+        response = owner.post(
+            "/api/v1/invoices/from-time",
+            json={
+                "client_id": client_id,
+                "date_from": "2026-11-02",
+                "date_to": "2026-11-06",
+                "issue_date": "2026-11-09",
+            },
+        )
+        assert response.status_code == 201, response.text
+        built[name] = response.json()
+    assert built["kiwi"]["due_date"] == "2026-12-09"  # NZ: 30 days
+    assert {line["account_code"] for line in built["kiwi"]["lines"]} == {"260"}
+    assert built["bondi"]["due_date"] == "2026-11-16"  # AU, the default: 7 days
+    assert {line["account_code"] for line in built["bondi"]["lines"]} == {"200"}

@@ -106,7 +106,7 @@ def build_from_time(body: FromTimeIn, response: Response, session: SessionDep, a
         issue_date=body.issue_date,
         reference=body.reference,
     )
-    defaults = invoice_defaults(session, actor.workspace_id)
+    defaults = invoice_defaults(session, actor.workspace_id, request.client_id)
     draft = invoicing.draft_invoice(session, actor.workspace_id, request, defaults)
     if body.dry_run:
         response.status_code = 200

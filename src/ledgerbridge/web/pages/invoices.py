@@ -556,9 +556,8 @@ def build(request: Request, session: SessionDep, posted: FormDep) -> Response:
     if wanted is None:
         return _render_build(request, session, actor, form, status_code=422)
     try:
-        draft = invoicing.draft_invoice(
-            session, actor.workspace_id, wanted, invoice_defaults(session, actor.workspace_id)
-        )
+        defaults = invoice_defaults(session, actor.workspace_id, wanted.client_id)
+        draft = invoicing.draft_invoice(session, actor.workspace_id, wanted, defaults)
     except LedgerbridgeError as exc:
         session.rollback()
         form.add_errors(exc)

@@ -142,6 +142,14 @@ async def test_build_send_sync_puts_the_invoice_in_xero_with_our_totals(
     assert theirs["LineItems"][0]["Quantity"] == Decimal("8.3333")
     assert theirs["LineItems"][0]["AccountCode"] == "200"
 
+    before = outbox_rows(database)  # Xero has it as it is here: a second send is refused
+    again_sent = owner_api.post(f"/api/v1/invoices/{ours['id']}/send-to-xero")
+    assert again_sent.status_code == 409, again_sent.text
+    assert again_sent.json()["detail"].startswith(
+        f"Nothing was sent: Xero already has this invoice as {ours['number']}"
+    )
+    assert outbox_rows(database) == before
+
 
 async def test_send_refuses_naming_the_client_not_in_xero_and_queues_nothing(
     xero_services: XeroServices, au: Organisation, database: Database, owner_api: TestClient, seeded: Seeded

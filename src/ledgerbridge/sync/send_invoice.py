@@ -26,12 +26,12 @@ from sqlalchemy.orm import Session
 from ledgerbridge.errors import Conflict, FieldError
 from ledgerbridge.jobs import scheduler
 from ledgerbridge.sync import invoices as invoice_sync
-from ledgerbridge.sync import outbox
+from ledgerbridge.sync import links, outbox
 from ledgerbridge.sync.adapter import NotReady
 from ledgerbridge.sync.models import RecordType, SyncSettings, XeroLink
 from ledgerbridge.work import documents
 from ledgerbridge.work.invoicing import InvoiceDefaults
-from ledgerbridge.work.models import Invoice, InvoiceStatus
+from ledgerbridge.work.models import Invoice, InvoiceKind, InvoiceStatus
 from ledgerbridge.xero.models import XeroConnection
 
 
@@ -59,6 +59,27 @@ def invoice_defaults(session: Session, workspace_id: str, client_id: str | None 
     )
 
 
+def in_step_with_xero(
+    session: Session, invoice: Invoice, connections: list[XeroConnection] | None = None
+) -> bool:
+    """Xero already holds this invoice as it is here: every organisation a send would go
+    to has it linked, and the link's hash of what was last exchanged equals the hash of the
+    invoice now. That is the test the engine's push makes before sending (it skips such a
+    row), so a send then would queue a row that sends nothing. Anything changed here since
+    (a line, the status, a void), or an organisation that has not got it yet, is something
+    to send. ``connections``: where it goes, when the caller has asked already."""
+    if connections is None:
+        connections = outbox.connections_for(session, invoice.workspace_id, RecordType.INVOICE, invoice.id)
+    held = [links.by_local_id(session, c.id, RecordType.INVOICE, invoice.id) for c in connections]
+    if not held or any(link is None for link in held):
+        return False
+    try:
+        digest = links.content_hash(invoice_sync.ADAPTER.local_fields(session, invoice))
+    except NotReady:
+        return False  # the send names what is missing
+    return all(link is not None and link.content_hash == digest for link in held)
+
+
 @dataclass(frozen=True)
 class Queued:
     """Where the invoice goes, and when the organisation's send is planned (None: at the
@@ -84,6 +105,14 @@ def send_to_xero(session: Session, invoice: Invoice) -> list[Queued]:
             "The invoice's Xero organisation is not connected; reconnect it first."
             if invoice.xero_connection_id is not None
             else "No Xero organisation is connected as the default; connect one first."
+        )
+    if in_step_with_xero(session, invoice, connections):
+        noun = "bill" if invoice.kind is InvoiceKind.BILL else "invoice"
+        held = f" as {invoice.number}" if invoice.number else ""
+        raise Conflict(
+            f"Nothing was sent: Xero already has this {noun}{held}, just as it is here. "
+            "Make any changes in Xero; they come back here with the next sync.",
+            [FieldError("invoice", "is already in Xero as it is here")],
         )
     problems = [problem for c in connections if (problem := _not_ready(session, c, invoice)) is not None]
     if problems:
@@ -133,4 +162,4 @@ def _queued(session: Session, connection: XeroConnection) -> Queued:
     return Queued(connection.id, connection.tenant_name, status or "draft", send_at)
 
 
-__all__ = ["Queued", "invoice_defaults", "send_to_xero"]
+__all__ = ["Queued", "in_step_with_xero", "invoice_defaults", "send_to_xero"]

@@ -30,12 +30,9 @@ from starlette.datastructures import FormData
 
 from ledgerbridge.errors import FieldError, LedgerbridgeError, NotFound
 from ledgerbridge.money import round_money
-from ledgerbridge.sync import invoices as invoice_sync
-from ledgerbridge.sync import links, outbox
-from ledgerbridge.sync.adapter import NotReady
 from ledgerbridge.sync.mapping.invoices import DRAFT_IN_XERO
 from ledgerbridge.sync.models import OutboxEntry, OutboxStatus, RecordType, SyncIssue, XeroLink
-from ledgerbridge.sync.send_invoice import invoice_defaults, send_to_xero
+from ledgerbridge.sync.send_invoice import in_step_with_xero, invoice_defaults, send_to_xero
 from ledgerbridge.web.api.crud import store as store_update  # the API's PATCH path, as it is
 from ledgerbridge.web.api.invoices import InvoiceLineInput, InvoiceUpdate, invoices
 from ledgerbridge.web.deps import SessionDep
@@ -628,26 +625,6 @@ def _rows_of(
     return rows
 
 
-def in_step_with_xero(session: Session, invoice: Invoice, state: XeroState) -> bool:
-    """Xero already holds this invoice as it is here: every organisation a send would go
-    to (``outbox.connections_for``, as ``send_to_xero`` asks) has it linked, and the link's
-    hash of what was last exchanged equals the hash of the invoice now. That is the test the
-    engine's push makes before sending (``engine._payload`` skips such a row), so a Send via
-    Xero then would queue a row that sends nothing. Anything changed here since (a line,
-    the status, a void), or an organisation that has not got it yet, is something to send."""
-    if not state.linked:
-        return False
-    targets = outbox.connections_for(session, invoice.workspace_id, RecordType.INVOICE, invoice.id)
-    held = [links.by_local_id(session, c.id, RecordType.INVOICE, invoice.id) for c in targets]
-    if not held or any(link is None for link in held):
-        return False
-    try:
-        digest = links.content_hash(invoice_sync.ADAPTER.local_fields(session, invoice))
-    except NotReady:
-        return False  # the send names what is missing
-    return all(link is not None and link.content_hash == digest for link in held)
-
-
 def _editable(invoice: Invoice, state: XeroState) -> bool:
     """A draft that Xero does not own, or an approved one that never reached Xero (Send via
     Xero approves first, so an invoice Xero refused must still be fixable here). Once Xero
@@ -680,7 +657,7 @@ def _render_invoice(
     member = session.get(Member, invoice.member_id) if invoice.member_id else None
     usable = sorted((r for r in rates.values() if not r.archived), key=lambda r: r.name)
     organisations = connections.list_connections(session, actor.workspace_id)
-    in_step = in_step_with_xero(session, invoice, state)
+    in_step = state.linked and in_step_with_xero(session, invoice)
     return render(
         request,
         "work/invoice.html",
@@ -906,9 +883,6 @@ def send(invoice_id: str, request: Request, session: SessionDep) -> Response:
     here = f"{PAGE}/{found.id}"
     try:
         actor.require_manager()
-        state = xero_states(session, actor.workspace_id, [found.id])[found.id]
-        if in_step_with_xero(session, found, state):
-            return redirect(request, here, _nothing_to_send(found, state), "info")
         queued = send_to_xero(session, found)
     except LedgerbridgeError as exc:
         session.rollback()
@@ -918,16 +892,6 @@ def send(invoice_id: str, request: Request, session: SessionDep) -> Response:
         when = f"at {q.send_at:%Y-%m-%d %H:%M} UTC" if q.send_at is not None else "at the next sync"
         parts.append(f"{q.tenant_name} (Xero creates it as {q.invoice_status}; it goes {when})")
     return redirect(request, here, "Queued for Xero: " + "; ".join(parts) + ".", "success")
-
-
-def _nothing_to_send(invoice: Invoice, state: XeroState) -> str:
-    """Why Send via Xero did nothing, and where changes are made instead."""
-    noun = "bill" if invoice.kind is InvoiceKind.BILL else "invoice"
-    held = f" as {state.xero_number}" if state.xero_number else ""
-    return (
-        f"Nothing was sent: Xero already has this {noun}{held}, just as it is here. "
-        "Make any changes in Xero; they come back here with the next sync."
-    )
 
 
 def _error_text(exc: LedgerbridgeError) -> str:

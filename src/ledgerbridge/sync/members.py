@@ -25,7 +25,8 @@ a send cut short replays under the same key instead of creating a second record;
 nothing.
 
 **Auto-sync.** With the organisation's ``auto_sync_new_members`` on, creating a member
-queues the ``members.to_xero`` job for the default organisation, which imports it with the
+queues the ``members.to_xero`` job for that organisation (each connected organisation
+with the switch on, whether default or not), which imports it with the
 organisation's default payroll calendar and earnings rate, and the date of birth and home
 address stored on the member (an employee without them is refused on the member's export
 row, each missing field named).
@@ -62,12 +63,11 @@ from ledgerbridge.sync import links
 from ledgerbridge.sync.engine import organisation
 from ledgerbridge.sync.mapping import contacts as contact_mapping
 from ledgerbridge.sync.models import MemberExport, RecordType, SyncSettings, XeroLink, XeroReference
-from ledgerbridge.sync.outbox import target_connections
 from ledgerbridge.work.models import Client, Member, MemberKind
 from ledgerbridge.work.repository import scoped
 from ledgerbridge.xero.client import ACCOUNTING, PAYROLL_AU, Organisation, XeroClient, derived_idempotency_key
 from ledgerbridge.xero.connections import get_connection
-from ledgerbridge.xero.models import XeroConnection
+from ledgerbridge.xero.models import ConnectionStatus, XeroConnection
 from ledgerbridge.xero.services import XeroServices
 
 __all__ = [
@@ -774,10 +774,16 @@ def new_member_hook(session: Session, member: Member, created: bool) -> None:
 
 
 def queue_new_member(session: Session, workspace_id: str, member_id: str) -> int:
-    """A member was created: queue its import to each default organisation that auto-syncs
-    new members. How many were queued."""
+    """A member was created: queue its import to every connected organisation whose own
+    ``auto_sync_new_members`` is on (each organisation decides for itself, default or not).
+    How many were queued."""
     queued = 0
-    for connection in target_connections(session, workspace_id):
+    connected = session.scalars(
+        select(XeroConnection).where(
+            XeroConnection.workspace_id == workspace_id, XeroConnection.status == ConnectionStatus.CONNECTED
+        )
+    )
+    for connection in connected:
         settings = _settings(session, connection.id)
         if settings is None or not settings.auto_sync_new_members:
             continue

@@ -343,3 +343,26 @@ def test_hours_to_invoice_take_the_settings_of_the_clients_organisation(
     assert {line["account_code"] for line in built["kiwi"]["lines"]} == {"260"}
     assert built["bondi"]["due_date"] == "2026-11-16"  # AU, the default: 7 days
     assert {line["account_code"] for line in built["bondi"]["lines"]} == {"200"}
+
+
+def test_a_new_member_goes_to_each_organisation_that_auto_syncs_members(
+    owner: TestClient, seeded: Seeded, orgs: dict[str, str], database: Database
+) -> None:
+    """Per organisation its own auto-sync: NZ (not the default) sends new members, AU
+    (the default) does not, so a new member is queued for NZ only."""
+    from ledgerbridge.jobs.models import Job
+    from ledgerbridge.sync.members import JOB
+    from ledgerbridge.sync.models import SyncSettings
+
+    au, nz = orgs[AU], orgs[NZ]
+    with database.session() as session:
+        for connection_id, on in ((au, False), (nz, True)):
+            session.add(
+                SyncSettings(
+                    workspace_id=seeded.workspace_id, connection_id=connection_id, auto_sync_new_members=on
+                )
+            )
+    member = created(owner.post("/api/v1/members", json={"name": "Aroha Ngata", "kind": "contractor"}))
+    with database.session() as session:
+        queued = [job.args for job in session.scalars(select(Job).where(Job.kind == JOB))]
+    assert queued == [{"connection_id": nz, "member_id": member["id"]}]

@@ -210,9 +210,8 @@ def test_projects_and_tasks_for_tracking_page_by_50_and_a_refusal_stays_on_its_p
         session.flush()
         task_ids = [t.id for t in tasks]
         option = mappings.tracking_options(session, payroll.connection_id)[0]
-        total = len(
-            mappings.wizard(session, payroll.seeded.workspace_id, payroll.connection_id).projects
-        ) + len(mappings.wizard(session, payroll.seeded.workspace_id, payroll.connection_id).tasks)
+        wizard = mappings.wizard(session, payroll.seeded.workspace_id, payroll.connection_id)
+        total = len(wizard.projects) + len(wizard.tasks)
     page = f"{base(payroll)}/mappings"
     first = payroll.api.get(page).text
     assert first.count('name="project:') + first.count('name="task:') == 50

@@ -23,21 +23,18 @@ from ledgerbridge.sync.models import OutboxEntry, OutboxStatus, RecordType, Xero
 from ledgerbridge.web.api.clients import ClientQuery, clients
 from ledgerbridge.web.api.crud import _filtered
 from ledgerbridge.web.deps import SessionDep
-from ledgerbridge.web.pages._common import page_actor, redirect, render
-from ledgerbridge.web.pages._security import require_csrf
-from ledgerbridge.web.pages.members import (
+from ledgerbridge.web.pages._common import page_actor, render
+from ledgerbridge.web.pages._forms import (
+    Editor,
     Form,
     as_input,
     check_lengths,
-    form_text,
-    lookup,
-    missing,
     page_links,
-    refuse,
+    search_text,
     status_filter,
-    store,
     validated,
 )
+from ledgerbridge.web.pages._security import require_csrf
 from ledgerbridge.work.auth import Actor
 from ledgerbridge.work.models import Client
 from ledgerbridge.work.repository import paginate
@@ -167,7 +164,7 @@ def client_list(
     actor = page_actor(request, session)
     chosen, active = status_filter(status)
     role = role if role in ROLES else None
-    search = (q or "").strip() or None
+    search = search_text(q)
     query = ClientQuery(
         q=search,
         archived=None if active is None else not active,
@@ -197,76 +194,50 @@ def client_list(
     )
 
 
+EDITOR = Editor(
+    model=Client,
+    resource=clients,
+    home=PAGE,
+    fields=FIELDS,
+    labels=LABELS,
+    what="client",
+    area="clients",
+    parse=lambda _session, _actor, values, schema: client_input(values, schema),
+    form_page=_form_page,
+    added=lambda client: (PAGE, f"Added {client.name}."),
+    saved=lambda client: (PAGE, f"Saved {client.name}."),
+)
+
+
 @router.get(PAGE + "/new", response_class=HTMLResponse)
 def new_client(request: Request, session: SessionDep) -> Response:
-    actor = page_actor(request, session)
-    refused = refuse(request, session, actor, "clients")
-    if refused is not None:
-        return refused
-    return _form_page(request, session, actor, Form(values={"is_customer": "on"}), None)
+    return EDITOR.blank(request, session, Form(values={"is_customer": "on"}))
 
 
 @router.post(PAGE + "/new", response_class=HTMLResponse, dependencies=CSRF)
 async def create_client(request: Request, session: SessionDep) -> Response:
-    actor = page_actor(request, session)
-    refused = refuse(request, session, actor, "clients")
-    if refused is not None:
-        return refused
-    values = form_text(await request.form(), FIELDS)
-    data, errors = client_input(values, clients.create)
-    if not errors:
-        client = Client(workspace_id=actor.workspace_id)
-        errors = store(session, clients, actor, client, data, LABELS)
-    if errors:
-        return _form_page(request, session, actor, Form(values, errors), None, 422)
-    return redirect(request, PAGE, f"Added {client.name}.", "success")
+    return await EDITOR.submit(request, session)
 
 
 @router.get(PAGE + "/{client_id}/edit", response_class=HTMLResponse)
 def edit_client(client_id: str, request: Request, session: SessionDep) -> Response:
     actor = page_actor(request, session)
-    client = lookup(session, Client, actor.workspace_id, client_id)
-    if client is None:
-        return missing(request, session, actor, "client")
-    refused = refuse(request, session, actor, "clients")
-    if refused is not None:
-        return refused
+    client = EDITOR.find(request, session, actor, client_id)
+    if isinstance(client, Response):
+        return client
     return _form_page(request, session, actor, Form(_values_of(client)), client)
 
 
 @router.post(PAGE + "/{client_id}/edit", response_class=HTMLResponse, dependencies=CSRF)
 async def update_client(client_id: str, request: Request, session: SessionDep) -> Response:
-    actor = page_actor(request, session)
-    client = lookup(session, Client, actor.workspace_id, client_id)
-    if client is None:
-        return missing(request, session, actor, "client")
-    refused = refuse(request, session, actor, "clients")
-    if refused is not None:
-        return refused
-    values = form_text(await request.form(), FIELDS)
-    data, errors = client_input(values, clients.update)
-    if not errors:
-        errors = store(session, clients, actor, client, data, LABELS)
-    if errors:
-        return _form_page(request, session, actor, Form(values, errors), client, 422)
-    return redirect(request, PAGE, f"Saved {client.name}.", "success")
+    return await EDITOR.submit(request, session, client_id)
 
 
 def _set_archived(request: Request, session: Session, client_id: str, archived: bool) -> Response:
     """Archive (the API's DELETE) or unarchive: one field through the same writer, so the
     change goes to Xero like any other."""
-    actor = page_actor(request, session)
-    client = lookup(session, Client, actor.workspace_id, client_id)
-    if client is None:
-        return missing(request, session, actor, "client")
-    refused = refuse(request, session, actor, "clients")
-    if refused is not None:
-        return refused
-    errors = store(session, clients, actor, client, {"archived": archived}, LABELS)
-    if errors:
-        return redirect(request, PAGE, " ".join(errors.values()), "error")
     done = "is archived (shown under Archived clients)" if archived else "is active again"
-    return redirect(request, PAGE, f"{client.name} {done}.", "success")
+    return EDITOR.toggle(request, session, client_id, {"archived": archived}, lambda c: f"{c.name} {done}.")
 
 
 @router.post(PAGE + "/{client_id}/archive", dependencies=CSRF)

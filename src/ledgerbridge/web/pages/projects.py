@@ -28,22 +28,25 @@ from ledgerbridge.web.api.crud import _filtered
 from ledgerbridge.web.api.projects import ProjectQuery, TaskQuery, projects, tasks
 from ledgerbridge.web.deps import SessionDep
 from ledgerbridge.web.pages._common import page_actor, redirect, render
-from ledgerbridge.web.pages._security import require_csrf
-from ledgerbridge.web.pages.members import (
+from ledgerbridge.web.pages._forms import (
+    Editor,
     Form,
     as_input,
     check_lengths,
-    form_text,
     lookup,
+    managed,
     missing,
     money,
     page_links,
     rate_text,
     refuse,
+    save,
+    search_text,
     status_filter,
-    store,
+    switch,
     validated,
 )
+from ledgerbridge.web.pages._security import require_csrf
 from ledgerbridge.work import assignments
 from ledgerbridge.work.auth import Actor
 from ledgerbridge.work.models import Client, Member, Project, Task, TaskUnassignment
@@ -84,18 +87,22 @@ class ProjectRow:
     all_tasks: int
 
 
-def _project_rows(session: Session, workspace_id: str, found: list[Project]) -> list[ProjectRow]:
-    """Client names, organisations and task counts for a page of projects: three queries."""
-    client_ids = {p.client_id for p in found if p.client_id}
-    clients = dict(
+def _client_names_by_id(session: Session, workspace_id: str, client_ids: set[str | None]) -> dict[str, str]:
+    """The names of the clients a page of rows points at, in one query."""
+    return dict(
         session.execute(
             select(Client.id, Client.name).where(
-                Client.workspace_id == workspace_id, Client.id.in_(client_ids)
+                Client.workspace_id == workspace_id, Client.id.in_({i for i in client_ids if i})
             )
         )
         .tuples()
         .all()
     )
+
+
+def _project_rows(session: Session, workspace_id: str, found: list[Project]) -> list[ProjectRow]:
+    """Client names, organisations and task counts for a page of projects: three queries."""
+    clients = _client_names_by_id(session, workspace_id, {p.client_id for p in found})
     connection_ids = {p.xero_connection_id for p in found if p.xero_connection_id}
     organisations = dict(
         session.execute(
@@ -205,7 +212,7 @@ def project_list(
     """Projects by name, searched by name or code, with their client and task counts."""
     actor = page_actor(request, session)
     chosen, active = status_filter(status)
-    search = (q or "").strip() or None
+    search = search_text(q)
     query = ProjectQuery(
         q=search, archived=None if active is None else not active, page=max(page, 1), page_size=PAGE_SIZE
     )
@@ -228,76 +235,50 @@ def project_list(
     )
 
 
+PROJECTS = Editor(
+    model=Project,
+    resource=projects,
+    home=PAGE,
+    fields=PROJECT_FIELDS,
+    labels=PROJECT_LABELS,
+    what="project",
+    area="projects",
+    parse=project_input,
+    form_page=_project_form,
+    added=lambda p: (f"{PAGE}/{p.id}", f"Added the project {p.name}. Add its tasks below."),
+    saved=lambda p: (f"{PAGE}/{p.id}", f"Saved the project {p.name}."),
+)
+
+
 @router.get(PAGE + "/new", response_class=HTMLResponse)
 def new_project(request: Request, session: SessionDep) -> Response:
-    actor = page_actor(request, session)
-    refused = refuse(request, session, actor, "projects")
-    if refused is not None:
-        return refused
-    return _project_form(request, session, actor, Form(), None)
+    return PROJECTS.blank(request, session, Form())
 
 
 @router.post(PAGE + "/new", response_class=HTMLResponse, dependencies=CSRF)
 async def create_project(request: Request, session: SessionDep) -> Response:
-    actor = page_actor(request, session)
-    refused = refuse(request, session, actor, "projects")
-    if refused is not None:
-        return refused
-    values = form_text(await request.form(), PROJECT_FIELDS)
-    data, errors = project_input(session, actor, values, projects.create)
-    if not errors:
-        project = Project(workspace_id=actor.workspace_id)
-        errors = store(session, projects, actor, project, data, PROJECT_LABELS)
-    if errors:
-        return _project_form(request, session, actor, Form(values, errors), None, 422)
-    return redirect(
-        request, f"{PAGE}/{project.id}", f"Added the project {project.name}. Add its tasks below.", "success"
-    )
+    return await PROJECTS.submit(request, session)
 
 
 @router.get(PAGE + "/{project_id}/edit", response_class=HTMLResponse)
 def edit_project(project_id: str, request: Request, session: SessionDep) -> Response:
     actor = page_actor(request, session)
-    project = lookup(session, Project, actor.workspace_id, project_id)
-    if project is None:
-        return missing(request, session, actor, "project")
-    refused = refuse(request, session, actor, "projects")
-    if refused is not None:
-        return refused
+    project = PROJECTS.find(request, session, actor, project_id)
+    if isinstance(project, Response):
+        return project
     return _project_form(request, session, actor, Form(_project_values(session, project)), project)
 
 
 @router.post(PAGE + "/{project_id}/edit", response_class=HTMLResponse, dependencies=CSRF)
 async def update_project(project_id: str, request: Request, session: SessionDep) -> Response:
-    actor = page_actor(request, session)
-    project = lookup(session, Project, actor.workspace_id, project_id)
-    if project is None:
-        return missing(request, session, actor, "project")
-    refused = refuse(request, session, actor, "projects")
-    if refused is not None:
-        return refused
-    values = form_text(await request.form(), PROJECT_FIELDS)
-    data, errors = project_input(session, actor, values, projects.update)
-    if not errors:
-        errors = store(session, projects, actor, project, data, PROJECT_LABELS)
-    if errors:
-        return _project_form(request, session, actor, Form(values, errors), project, 422)
-    return redirect(request, f"{PAGE}/{project.id}", f"Saved the project {project.name}.", "success")
+    return await PROJECTS.submit(request, session, project_id)
 
 
 def _set_project_archived(request: Request, session: Session, project_id: str, archived: bool) -> Response:
-    actor = page_actor(request, session)
-    project = lookup(session, Project, actor.workspace_id, project_id)
-    if project is None:
-        return missing(request, session, actor, "project")
-    refused = refuse(request, session, actor, "projects")
-    if refused is not None:
-        return refused
-    errors = store(session, projects, actor, project, {"archived": archived}, PROJECT_LABELS)
-    if errors:
-        return redirect(request, PAGE, " ".join(errors.values()), "error")
     done = "is archived (shown under Archived projects)" if archived else "is active again"
-    return redirect(request, PAGE, f"The project {project.name} {done}.", "success")
+    return PROJECTS.toggle(
+        request, session, project_id, {"archived": archived}, lambda p: f"The project {p.name} {done}."
+    )
 
 
 @router.post(PAGE + "/{project_id}/archive", dependencies=CSRF)
@@ -322,16 +303,7 @@ class TaskRow:
 
 def _task_rows(session: Session, workspace_id: str, found: list[Task]) -> list[TaskRow]:
     """Contact names and unassigned counts for a page of tasks: two queries."""
-    client_ids = {t.client_id for t in found if t.client_id}
-    clients = dict(
-        session.execute(
-            select(Client.id, Client.name).where(
-                Client.workspace_id == workspace_id, Client.id.in_(client_ids)
-            )
-        )
-        .tuples()
-        .all()
-    )
+    clients = _client_names_by_id(session, workspace_id, {t.client_id for t in found})
     unassigned = dict(
         session.execute(
             select(TaskUnassignment.task_id, func.count())
@@ -358,7 +330,7 @@ def _project_page(
 ) -> HTMLResponse:
     """The project with a page of its tasks and, for managers, the add-a-task form."""
     chosen, active = status_filter(status)
-    search = (q or "").strip() or None
+    search = search_text(q)
     query = TaskQuery(
         q=search,
         project_id=project.id,
@@ -427,16 +399,23 @@ def task_input(
 
 
 def _project_and_task(
-    request: Request, session: Session, actor: Actor, project_id: str, task_id: str
-) -> tuple[Project, Task] | HTMLResponse:
-    """The project and its task, or the 404 page (a task of another project is not found)."""
+    request: Request,
+    session: Session,
+    actor: Actor,
+    project_id: str,
+    task_id: str,
+    area: str | None = None,
+) -> tuple[Project, Task] | Response:
+    """The project and its task, or the 404 page (a task of another project is not found);
+    with ``area``, members (the role) are then refused changing it."""
     project = lookup(session, Project, actor.workspace_id, project_id)
     task = lookup(session, Task, actor.workspace_id, task_id)
     if project is None:
         return missing(request, session, actor, "project")
     if task is None or task.project_id != project.id:
         return missing(request, session, actor, "task")
-    return project, task
+    refused = refuse(request, session, actor, area) if area else None
+    return (project, task) if refused is None else refused
 
 
 @router.get(PAGE + "/{project_id}", response_class=HTMLResponse)
@@ -458,31 +437,29 @@ def project_detail(
 @router.post(PAGE + "/{project_id}/tasks", response_class=HTMLResponse, dependencies=CSRF)
 async def create_task(project_id: str, request: Request, session: SessionDep) -> Response:
     actor = page_actor(request, session)
-    project = lookup(session, Project, actor.workspace_id, project_id)
-    if project is None:
-        return missing(request, session, actor, "project")
-    refused = refuse(request, session, actor, "tasks")
-    if refused is not None:
-        return refused
-    values = form_text(await request.form(), TASK_FIELDS)
-    data, errors = task_input(session, project, None, values, tasks.create)
-    if not errors:
-        task = Task(workspace_id=actor.workspace_id)
-        errors = store(session, tasks, actor, task, data, TASK_LABELS)
-    if errors:
-        return _project_page(request, session, actor, project, form=Form(values, errors), status_code=422)
-    return redirect(request, f"{PAGE}/{project.id}", f"Added the task {task.name}.", "success")
+    project = managed(request, session, actor, Project, project_id, "project", "tasks")
+    if isinstance(project, Response):
+        return project
+    return await save(
+        request,
+        session,
+        actor,
+        resource=tasks,
+        record=Task(workspace_id=actor.workspace_id),
+        fields=TASK_FIELDS,
+        parse=lambda values: task_input(session, project, None, values, tasks.create),
+        labels=TASK_LABELS,
+        again=lambda form: _project_page(request, session, actor, project, form=form, status_code=422),
+        done=lambda task: (f"{PAGE}/{project.id}", f"Added the task {task.name}."),
+    )
 
 
 @router.get(PAGE + "/{project_id}/tasks/{task_id}/edit", response_class=HTMLResponse)
 def edit_task(project_id: str, task_id: str, request: Request, session: SessionDep) -> Response:
     actor = page_actor(request, session)
-    found = _project_and_task(request, session, actor, project_id, task_id)
-    if isinstance(found, HTMLResponse):
+    found = _project_and_task(request, session, actor, project_id, task_id, "tasks")
+    if isinstance(found, Response):
         return found
-    refused = refuse(request, session, actor, "tasks")
-    if refused is not None:
-        return refused
     project, task = found
     values = {
         "name": task.name,
@@ -515,39 +492,44 @@ def _task_form(
 @router.post(PAGE + "/{project_id}/tasks/{task_id}/edit", response_class=HTMLResponse, dependencies=CSRF)
 async def update_task(project_id: str, task_id: str, request: Request, session: SessionDep) -> Response:
     actor = page_actor(request, session)
-    found = _project_and_task(request, session, actor, project_id, task_id)
-    if isinstance(found, HTMLResponse):
+    found = _project_and_task(request, session, actor, project_id, task_id, "tasks")
+    if isinstance(found, Response):
         return found
-    refused = refuse(request, session, actor, "tasks")
-    if refused is not None:
-        return refused
     project, task = found
-    values = form_text(await request.form(), TASK_FIELDS)
-    data, errors = task_input(session, project, task.id, values, tasks.update)
-    if not errors:
-        errors = store(session, tasks, actor, task, data, TASK_LABELS)
-    if errors:
-        return _task_form(request, session, actor, project, task, Form(values, errors), 422)
-    return redirect(request, f"{PAGE}/{project.id}", f"Saved the task {task.name}.", "success")
+    return await save(
+        request,
+        session,
+        actor,
+        resource=tasks,
+        record=task,
+        fields=TASK_FIELDS,
+        parse=lambda values: task_input(session, project, task.id, values, tasks.update),
+        labels=TASK_LABELS,
+        again=lambda form: _task_form(request, session, actor, project, task, form, 422),
+        done=lambda task: (f"{PAGE}/{project.id}", f"Saved the task {task.name}."),
+    )
 
 
 def _set_task_archived(
     request: Request, session: Session, project_id: str, task_id: str, archived: bool
 ) -> Response:
     actor = page_actor(request, session)
-    found = _project_and_task(request, session, actor, project_id, task_id)
-    if isinstance(found, HTMLResponse):
+    found = _project_and_task(request, session, actor, project_id, task_id, "tasks")
+    if isinstance(found, Response):
         return found
-    refused = refuse(request, session, actor, "tasks")
-    if refused is not None:
-        return refused
     project, task = found
-    back = f"{PAGE}/{project.id}"
-    errors = store(session, tasks, actor, task, {"archived": archived}, TASK_LABELS)
-    if errors:
-        return redirect(request, back, " ".join(errors.values()), "error")
     done = "is archived: no new time can be tracked on it" if archived else "is active again"
-    return redirect(request, back, f"The task {task.name} {done}.", "success")
+    return switch(
+        request,
+        session,
+        actor,
+        resource=tasks,
+        record=task,
+        data={"archived": archived},
+        labels=TASK_LABELS,
+        back=f"{PAGE}/{project.id}",
+        message=f"The task {task.name} {done}.",
+    )
 
 
 @router.post(PAGE + "/{project_id}/tasks/{task_id}/archive", dependencies=CSRF)
@@ -576,10 +558,10 @@ def task_members(
     each with Unassign or Assign back."""
     actor = page_actor(request, session)
     found_pair = _project_and_task(request, session, actor, project_id, task_id)
-    if isinstance(found_pair, HTMLResponse):
+    if isinstance(found_pair, Response):
         return found_pair
     project, task = found_pair
-    search = (q or "").strip() or None
+    search = search_text(q)
     statement = scoped(Member, actor.workspace_id).where(Member.active.is_(True))
     if search:
         pattern = f"%{search.lower()}%"
@@ -614,12 +596,9 @@ async def _assignment(
     request: Request, session: Session, project_id: str, task_id: str, member_id: str, unassign: bool
 ) -> Response:
     actor = page_actor(request, session)
-    found = _project_and_task(request, session, actor, project_id, task_id)
-    if isinstance(found, HTMLResponse):
+    found = _project_and_task(request, session, actor, project_id, task_id, "who works on a task")
+    if isinstance(found, Response):
         return found
-    refused = refuse(request, session, actor, "who works on a task")
-    if refused is not None:
-        return refused
     project, task = found
     member = lookup(session, Member, actor.workspace_id, member_id)
     if member is None:

@@ -23,11 +23,11 @@ from sqlalchemy.orm import Session
 
 from ledgerbridge.errors import LedgerbridgeError, NotFound
 from ledgerbridge.web.api import crud
-from ledgerbridge.web.api.crud import Resource
+from ledgerbridge.web.api.crud import ListQuery, Resource, _filtered
 from ledgerbridge.web.pages._common import page_actor, redirect, render
 from ledgerbridge.web.pages._security import CSRF_FIELD
 from ledgerbridge.work.auth import Actor
-from ledgerbridge.work.repository import Page, get_scoped
+from ledgerbridge.work.repository import Page, get_scoped, paginate
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -385,3 +385,37 @@ class Editor(Generic[R]):
             back=self.home,
             message=message(record),
         )
+
+
+def list_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    *,
+    template: str,
+    resource: Resource,
+    query: ListQuery,
+    path: str,
+    filters: Mapping[str, str | None],
+    context: Callable[[list[Any]], dict[str, Any]],
+    status_code: int = 200,
+) -> HTMLResponse:
+    """A list page: the API's own filtered query (``crud._filtered``, so the page and the
+    API list the same records) one page at a time, with pager links that keep the filters;
+    ``context`` adds the page's own values for its rows (e.g. their Xero state)."""
+    found = paginate(session, _filtered(resource, actor, query), query.page, query.page_size)
+    return render(
+        request,
+        template,
+        {
+            "found": found,
+            "pages": page_links(path, filters, found),
+            "filters": filters,
+            "can_manage": actor.role.manages,
+            "money": money,
+            **context(list(found.items)),
+        },
+        session=session,
+        actor=actor,
+        status_code=status_code,
+    )

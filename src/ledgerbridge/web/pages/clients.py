@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 
 from ledgerbridge.sync.models import OutboxEntry, OutboxStatus, RecordType, XeroLink
 from ledgerbridge.web.api.clients import ClientQuery, clients
-from ledgerbridge.web.api.crud import _filtered
 from ledgerbridge.web.deps import SessionDep
 from ledgerbridge.web.pages._common import page_actor, render
 from ledgerbridge.web.pages._forms import (
@@ -29,7 +28,7 @@ from ledgerbridge.web.pages._forms import (
     Form,
     as_input,
     check_lengths,
-    page_links,
+    list_page,
     search_text,
     status_filter,
     validated,
@@ -37,7 +36,6 @@ from ledgerbridge.web.pages._forms import (
 from ledgerbridge.web.pages._security import require_csrf
 from ledgerbridge.work.auth import Actor
 from ledgerbridge.work.models import Client
-from ledgerbridge.work.repository import paginate
 from ledgerbridge.xero.models import XeroConnection
 
 router = APIRouter(include_in_schema=False)
@@ -173,24 +171,21 @@ def client_list(
         page=max(page, 1),
         page_size=PAGE_SIZE,
     )
-    found = paginate(session, _filtered(clients, actor, query), query.page, query.page_size)
-    rows = list(found.items)
-    filters = {"q": search, "role": role, "status": chosen}
-    return render(
+    return list_page(
         request,
-        "work/clients.html",
-        {
+        session,
+        actor,
+        template="work/clients.html",
+        resource=clients,
+        query=query,
+        path=PAGE,
+        filters={"q": search, "role": role, "status": chosen},
+        context=lambda rows: {
             "rows": rows,
             "xero": xero_states(session, actor.workspace_id, [c.id for c in rows]),
-            "found": found,
-            "pages": page_links(PAGE, filters, found),
-            "filters": filters,
             "roles": ROLES,
             "statuses": STATUSES,
-            "can_manage": actor.role.manages,
         },
-        session=session,
-        actor=actor,
     )
 
 

@@ -22,7 +22,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledgerbridge.sync.models import MemberExport, RecordType, XeroLink
-from ledgerbridge.web.api.crud import _filtered
 from ledgerbridge.web.api.people import MemberQuery, members
 from ledgerbridge.web.deps import SessionDep
 from ledgerbridge.web.pages._common import page_actor, render
@@ -30,8 +29,7 @@ from ledgerbridge.web.pages._forms import (
     Editor,
     Form,
     as_input,
-    money,
-    page_links,
+    list_page,
     rate_text,
     search_text,
     status_filter,
@@ -40,7 +38,6 @@ from ledgerbridge.web.pages._forms import (
 from ledgerbridge.web.pages._security import require_csrf
 from ledgerbridge.work.auth import Actor
 from ledgerbridge.work.models import Member, MemberKind
-from ledgerbridge.work.repository import paginate
 from ledgerbridge.xero.models import XeroConnection
 
 router = APIRouter(include_in_schema=False)
@@ -200,25 +197,21 @@ def member_list(
     kind_value = MemberKind(kind) if kind in KINDS else None
     search = search_text(q)
     query = MemberQuery(q=search, kind=kind_value, active=active, page=max(page, 1), page_size=PAGE_SIZE)
-    found = paginate(session, _filtered(members, actor, query), query.page, query.page_size)
-    rows = list(found.items)
-    filters = {"q": search, "kind": kind_value.value if kind_value else None, "status": chosen}
-    return render(
+    return list_page(
         request,
-        "work/members.html",
-        {
+        session,
+        actor,
+        template="work/members.html",
+        resource=members,
+        query=query,
+        path=PAGE,
+        filters={"q": search, "kind": kind_value.value if kind_value else None, "status": chosen},
+        context=lambda rows: {
             "rows": rows,
             "xero": xero_states(session, actor.workspace_id, [m.id for m in rows]),
-            "found": found,
-            "pages": page_links(PAGE, filters, found),
-            "filters": filters,
             "kinds": {MemberKind.EMPLOYEE.value: "Employees", MemberKind.CONTRACTOR.value: "Contractors"},
             "statuses": STATUSES,
-            "can_manage": actor.role.manages,
-            "money": money,
         },
-        session=session,
-        actor=actor,
     )
 
 

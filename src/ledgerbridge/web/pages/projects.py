@@ -24,7 +24,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledgerbridge.errors import LedgerbridgeError
-from ledgerbridge.web.api.crud import _filtered
 from ledgerbridge.web.api.projects import ProjectQuery, TaskQuery, projects, tasks
 from ledgerbridge.web.deps import SessionDep
 from ledgerbridge.web.pages._common import page_actor, redirect, render
@@ -33,10 +32,10 @@ from ledgerbridge.web.pages._forms import (
     Form,
     as_input,
     check_lengths,
+    list_page,
     lookup,
     managed,
     missing,
-    money,
     page_links,
     rate_text,
     refuse,
@@ -216,22 +215,16 @@ def project_list(
     query = ProjectQuery(
         q=search, archived=None if active is None else not active, page=max(page, 1), page_size=PAGE_SIZE
     )
-    found = paginate(session, _filtered(projects, actor, query), query.page, query.page_size)
-    filters = {"q": search, "status": chosen}
-    return render(
+    return list_page(
         request,
-        "work/projects.html",
-        {
-            "rows": _project_rows(session, actor.workspace_id, list(found.items)),
-            "found": found,
-            "pages": page_links(PAGE, filters, found),
-            "filters": filters,
-            "statuses": STATUSES,
-            "can_manage": actor.role.manages,
-            "money": money,
-        },
-        session=session,
-        actor=actor,
+        session,
+        actor,
+        template="work/projects.html",
+        resource=projects,
+        query=query,
+        path=PAGE,
+        filters={"q": search, "status": chosen},
+        context=lambda rows: {"rows": _project_rows(session, actor.workspace_id, rows), "statuses": STATUSES},
     )
 
 
@@ -338,31 +331,28 @@ def _project_page(
         page=max(page, 1),
         page_size=PAGE_SIZE,
     )
-    found = paginate(session, _filtered(tasks, actor, query), query.page, query.page_size)
-    filters = {"q": search, "status": chosen}
     client = session.get(Client, project.client_id) if project.client_id else None
     organisation = (
         session.get(XeroConnection, project.xero_connection_id) if project.xero_connection_id else None
     )
-    return render(
+    return list_page(
         request,
-        "work/projects_detail.html",
-        {
+        session,
+        actor,
+        template="work/projects_detail.html",
+        resource=tasks,
+        query=query,
+        path=f"{PAGE}/{project.id}",
+        filters={"q": search, "status": chosen},
+        context=lambda rows: {
             "project": project,
             "client": client,
             "organisation": organisation,
-            "rows": _task_rows(session, actor.workspace_id, list(found.items)),
-            "found": found,
-            "pages": page_links(f"{PAGE}/{project.id}", filters, found),
-            "filters": filters,
+            "rows": _task_rows(session, actor.workspace_id, rows),
             "statuses": STATUSES,
-            "can_manage": actor.role.manages,
             "form": form or Form(values={"billable": "on"}),
             "labels": TASK_LABELS,
-            "money": money,
         },
-        session=session,
-        actor=actor,
         status_code=status_code,
     )
 

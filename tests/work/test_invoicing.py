@@ -337,3 +337,38 @@ def test_hours_are_minutes_over_sixty_to_four_places() -> None:
     assert invoicing.hours(50) == Decimal("0.8333")
     assert invoicing.hours(7) == Decimal("0.1167")
     assert invoicing.hours(90) == Decimal("1.5000")
+
+
+def test_clients_with_hours_are_those_a_build_would_find(database: Database, seeded: Seeded) -> None:
+    """The builder offers the customers with approved, billable, uninvoiced hours: through
+    their project, or through a task of their own (a contact's task); not the others."""
+    from ledgerbridge.work.models import Client
+
+    with database.session() as session:
+        assert invoicing.clients_with_hours(session, seeded.workspace_id) == []
+        _entry(session, seeded, seeded.employee_id, seeded.task_id, 2, 60, approved=False)
+        assert invoicing.clients_with_hours(session, seeded.workspace_id) == []  # not approved yet
+        _entry(session, seeded, seeded.employee_id, seeded.task_id, 3, 60)
+        assert invoicing.clients_with_hours(session, seeded.workspace_id) == [
+            (seeded.client_id, "Bondi Surf Co")
+        ]
+
+        coogee = Client(workspace_id=seeded.workspace_id, name="Coogee Cafe")
+        quiet = Client(workspace_id=seeded.workspace_id, name="Quiet Client")
+        xero = Project(workspace_id=seeded.workspace_id, name="Xero")
+        session.add_all([coogee, quiet, xero])
+        session.flush()
+        task = Task(
+            workspace_id=seeded.workspace_id, project_id=xero.id, name="Coogee Cafe", client_id=coogee.id
+        )
+        session.add(task)
+        session.flush()
+        _entry(session, seeded, seeded.employee_id, task.id, 4, 30)
+        assert invoicing.clients_with_hours(session, seeded.workspace_id) == [
+            (seeded.client_id, "Bondi Surf Co"),
+            (coogee.id, "Coogee Cafe"),
+        ]
+        invoicing.save_draft(
+            session, invoicing.draft_invoice(session, seeded.workspace_id, _sales(seeded), InvoiceDefaults())
+        )
+        assert invoicing.clients_with_hours(session, seeded.workspace_id) == [(coogee.id, "Coogee Cafe")]

@@ -223,6 +223,42 @@ def _check_request(request: TimeInvoiceRequest) -> None:
         raise invalid("date_to", f"must be on or after date_from {request.date_from.isoformat()}")
 
 
+def _to_invoice(workspace_id: str) -> Select[tuple[TimeEntry]]:
+    """Hours a client can be invoiced for: approved, billable (entry and task), on no
+    invoice line yet; joined to their task and project, which say whose they are."""
+    return (
+        scoped(TimeEntry, workspace_id)
+        .join(Task, Task.id == TimeEntry.task_id)
+        .join(Project, Project.id == Task.project_id)
+        .where(
+            TimeEntry.approved.is_(True),
+            TimeEntry.billable.is_(True),
+            Task.billable.is_(True),
+            TimeEntry.invoice_line_id.is_(None),
+        )
+    )
+
+
+def clients_with_hours(session: Session, workspace_id: str) -> list[tuple[str, str]]:
+    """(id, name) of the customers with hours to invoice, by name: the clients worth
+    offering when building an invoice (a workspace may have thousands of clients)."""
+    hours = _to_invoice(workspace_id)
+    rows = session.execute(
+        select(Client.id, Client.name)
+        .where(
+            Client.workspace_id == workspace_id,
+            Client.is_customer.is_(True),
+            Client.archived.is_(False),
+            or_(  # as _sales_invoice finds them: the project's client, or the task's
+                Client.id.in_(hours.with_only_columns(Project.client_id)),
+                Client.id.in_(hours.with_only_columns(Task.client_id)),
+            ),
+        )
+        .order_by(Client.name)
+    )
+    return [(str(client_id), str(name)) for client_id, name in rows]
+
+
 def _sales_invoice(
     session: Session, workspace_id: str, request: TimeInvoiceRequest, defaults: InvoiceDefaults
 ) -> TimeInvoiceDraft:
@@ -230,17 +266,8 @@ def _sales_invoice(
     client = get_reference(session, Client, workspace_id, request.client_id, "client_id")
     if not client.is_customer:
         raise invalid("client_id", f"'{client.name}' is not a customer; mark it as one first")
-    query = (
-        scoped(TimeEntry, workspace_id)
-        .join(Task, Task.id == TimeEntry.task_id)
-        .join(Project, Project.id == Task.project_id)
-        .where(
-            or_(Project.client_id == client.id, Task.client_id == client.id),  # its contact's task too
-            TimeEntry.approved.is_(True),
-            TimeEntry.billable.is_(True),
-            Task.billable.is_(True),
-            TimeEntry.invoice_line_id.is_(None),
-        )
+    query = _to_invoice(workspace_id).where(
+        or_(Project.client_id == client.id, Task.client_id == client.id)  # its contact's task too
     )
     if request.project_id is not None:
         project = get_reference(session, Project, workspace_id, request.project_id, "project_id")

@@ -414,15 +414,18 @@ class PreviewLine:
     entries: list[PreviewEntry]
 
 
-def _build_choices(session: Session, workspace_id: str) -> dict[str, Any]:
-    """The selects' options as (id, name) rows: a workspace with 10,000 customers renders
-    them in milliseconds, where loading 10,000 whole clients took over a second."""
-    clients = session.execute(
-        scoped(Client, workspace_id)
-        .with_only_columns(Client.id, Client.name)
-        .where(Client.is_customer.is_(True), Client.archived.is_(False))
-        .order_by(Client.name)
-    ).all()
+def _build_choices(session: Session, workspace_id: str, chosen_client: str = "") -> dict[str, Any]:
+    """The selects' options as (id, name) rows. Clients: those with hours to invoice (a
+    workspace may hold 10,000 customers, and a client with no hours has nothing to
+    invoice), plus the one already chosen, so a refused form keeps the choice."""
+    clients = invoicing.clients_with_hours(session, workspace_id)
+    if chosen_client and chosen_client not in {client_id for client_id, _ in clients}:
+        chosen = session.execute(
+            scoped(Client, workspace_id)
+            .with_only_columns(Client.id, Client.name)
+            .where(Client.id == chosen_client)
+        ).first()
+        clients = sorted([*clients, (chosen[0], chosen[1])], key=lambda row: row[1]) if chosen else clients
     contractors = session.execute(
         scoped(Member, workspace_id)
         .with_only_columns(Member.id, Member.name)
@@ -435,7 +438,12 @@ def _build_choices(session: Session, workspace_id: str) -> dict[str, Any]:
         .where(Project.archived.is_(False))
         .order_by(Project.name)
     ).all()
-    return {"clients": clients, "contractors": contractors, "projects": projects, "groups": GROUPS}
+    return {
+        "clients": [{"id": client_id, "name": name} for client_id, name in clients],
+        "contractors": contractors,
+        "projects": projects,
+        "groups": GROUPS,
+    }
 
 
 def _preview_lines(session: Session, draft: TimeInvoiceDraft) -> list[PreviewLine]:
@@ -492,7 +500,7 @@ def _render_build(
     draft: TimeInvoiceDraft | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    context: dict[str, Any] = {"form": form, **_build_choices(session, actor.workspace_id)}
+    context: dict[str, Any] = {"form": form, **_build_choices(session, actor.workspace_id, form.client_id)}
     if draft is not None:
         assert draft.totals is not None
         party = session.get(Client, draft.client_id) if draft.client_id else None

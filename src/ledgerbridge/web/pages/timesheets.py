@@ -31,7 +31,7 @@ from ledgerbridge.web.api.xero import XeroDep
 from ledgerbridge.web.deps import SessionDep
 from ledgerbridge.web.pages._common import page_actor, redirect, render
 from ledgerbridge.web.pages._security import require_csrf
-from ledgerbridge.web.pages.xero_members import form_text, page_of, refused
+from ledgerbridge.web.pages.xero_members import form_text, organisation_page, page_of, refused
 from ledgerbridge.work.auth import Actor
 from ledgerbridge.xero import connections
 from ledgerbridge.xero.models import ConnectionStatus, XeroConnection
@@ -86,18 +86,6 @@ def _period_from(source: Any) -> PeriodForm:
 
 def _field_errors(exc: LedgerbridgeError) -> dict[str, str]:
     return {e.field: e.message for e in exc.errors} or {"period_containing": exc.detail}
-
-
-def _manager_connection(
-    request: Request, session: Session, connection_id: str
-) -> tuple[Actor, XeroConnection | None, Response | None]:
-    """The actor and organisation for a wizard step, or the refusal to answer with."""
-    actor = page_actor(request, session)
-    try:
-        actor.require_manager()
-        return actor, connections.get_connection(session, actor.workspace_id, connection_id), None
-    except LedgerbridgeError as exc:
-        return actor, None, refused(request, session, actor, exc)
 
 
 def _step_context(connection: XeroConnection, period: PeriodForm, step: int) -> dict[str, Any]:
@@ -208,7 +196,7 @@ def _mapping_context(
 def mapping_step(
     connection_id: str, request: Request, session: SessionDep, page: int = 1, tracking_page: int = 1
 ) -> Response:
-    actor, connection, answer = _manager_connection(request, session, connection_id)
+    actor, connection, answer = organisation_page(request, session, connection_id, manage=True)
     if connection is None:
         assert answer is not None
         return answer
@@ -253,7 +241,7 @@ def _select_errors(errors: list[FieldError]) -> dict[str, str]:
 async def save_mappings(connection_id: str, request: Request, session: SessionDep) -> Response:
     """Save the mappings; "Save and preview" moves to step 3. A wrong choice comes back
     beside its select, with every choice kept."""
-    actor, connection, answer = _manager_connection(request, session, connection_id)
+    actor, connection, answer = organisation_page(request, session, connection_id, manage=True)
     if connection is None:
         assert answer is not None
         return answer
@@ -291,7 +279,7 @@ def _days(sheet: timesheets.EmployeeTimesheet) -> list[date]:
 @router.get(PAGE + "/{connection_id}/preview", response_class=HTMLResponse)
 async def preview_step(connection_id: str, request: Request, session: SessionDep, xero: XeroDep) -> Response:
     """What would be sent, per employee and day, and every problem; then the send form."""
-    actor, connection, answer = _manager_connection(request, session, connection_id)
+    actor, connection, answer = organisation_page(request, session, connection_id, manage=True)
     if connection is None:
         assert answer is not None
         return answer
@@ -321,7 +309,7 @@ async def preview_step(connection_id: str, request: Request, session: SessionDep
 @router.post(PAGE + "/{connection_id}/send", dependencies=CSRF)
 async def send_step(connection_id: str, request: Request, session: SessionDep, xero: XeroDep) -> Response:
     """Send the ready timesheets (draft, or approved); the result per employee."""
-    actor, connection, answer = _manager_connection(request, session, connection_id)
+    actor, connection, answer = organisation_page(request, session, connection_id, manage=True)
     if connection is None:
         assert answer is not None
         return answer
@@ -344,7 +332,7 @@ async def send_step(connection_id: str, request: Request, session: SessionDep, x
 @router.get(PAGE + "/{connection_id}/history", response_class=HTMLResponse)
 def history(connection_id: str, request: Request, session: SessionDep, page: int = 1) -> Response:
     """What was sent to this organisation, newest period first (a re-send updates its row)."""
-    actor, connection, answer = _manager_connection(request, session, connection_id)
+    actor, connection, answer = organisation_page(request, session, connection_id, manage=True)
     if connection is None:
         assert answer is not None
         return answer

@@ -74,6 +74,21 @@ def refused(request: Request, session: Session, actor: Actor | None, exc: Ledger
     )
 
 
+def organisation_page(
+    request: Request, session: Session, connection_id: str, *, manage: bool
+) -> tuple[Actor, XeroConnection | None, Response | None]:
+    """The signed-in actor and this workspace's organisation for a Xero-side page, or the
+    refusal to answer with instead (404 for another workspace's, 403 when ``manage`` and
+    the actor is a plain member)."""
+    actor = page_actor(request, session)
+    try:
+        if manage:
+            actor.require_manager()
+        return actor, connections.get_connection(session, actor.workspace_id, connection_id), None
+    except LedgerbridgeError as exc:
+        return actor, None, refused(request, session, actor, exc)
+
+
 def form_list(form: Any, name: str) -> list[str]:
     """Every non-empty value of a repeated form field (ticked checkboxes)."""
     return [str(v) for v in form.getlist(name) if str(v).strip()]
@@ -205,11 +220,10 @@ def members_page(
     linked: str = "",
     page: int = 1,
 ) -> Response:
-    actor = page_actor(request, session)
-    try:
-        connection = connections.get_connection(session, actor.workspace_id, connection_id)
-    except LedgerbridgeError as exc:
-        return refused(request, session, actor, exc)
+    actor, connection, answer = organisation_page(request, session, connection_id, manage=False)
+    if connection is None:
+        assert answer is not None
+        return answer
     context = _members_context(
         session, actor, connection, MemberFilters(search.strip(), kind, active, linked), max(page, 1)
     )
@@ -257,12 +271,10 @@ async def import_members(
 ) -> Response:
     """Send the ticked members to Xero, each once; a member missing what Xero requires is
     named and nothing is sent, so the page comes back with the selection kept."""
-    actor = page_actor(request, session)
-    try:
-        actor.require_manager()
-        connection = connections.get_connection(session, actor.workspace_id, connection_id)
-    except LedgerbridgeError as exc:
-        return refused(request, session, actor, exc)
+    actor, connection, answer = organisation_page(request, session, connection_id, manage=True)
+    if connection is None:
+        assert answer is not None
+        return answer
     form = await request.form()
     chosen = form_list(form, "member_id")
     calendar, rate = form_text(form, "payroll_calendar_id"), form_text(form, "ordinary_earnings_rate_id")
@@ -305,12 +317,10 @@ async def import_members(
 @router.post(BASE + "/members/auto-sync", dependencies=CSRF)
 async def member_auto_sync(connection_id: str, request: Request, session: SessionDep) -> Response:
     """Turn "auto-sync new members" on or off, with the payroll defaults it imports with."""
-    actor = page_actor(request, session)
-    try:
-        actor.require_manager()
-        connection = connections.get_connection(session, actor.workspace_id, connection_id)
-    except LedgerbridgeError as exc:
-        return refused(request, session, actor, exc)
+    _actor, connection, answer = organisation_page(request, session, connection_id, manage=True)
+    if connection is None:
+        assert answer is not None
+        return answer
     form = await request.form()
     changes: dict[str, Any] = {
         "auto_sync_new_members": form_text(form, "auto_sync_new_members") == "on",
@@ -368,11 +378,10 @@ def _contacts_context(
 def contacts_page(
     connection_id: str, request: Request, session: SessionDep, search: str = "", page: int = 1
 ) -> Response:
-    actor = page_actor(request, session)
-    try:
-        connection = connections.get_connection(session, actor.workspace_id, connection_id)
-    except LedgerbridgeError as exc:
-        return refused(request, session, actor, exc)
+    actor, connection, answer = organisation_page(request, session, connection_id, manage=False)
+    if connection is None:
+        assert answer is not None
+        return answer
     context = _contacts_context(session, actor, connection, search.strip(), max(page, 1))
     return render(request, "xero/contacts.html", context, session=session, actor=actor)
 
@@ -380,12 +389,10 @@ def contacts_page(
 @router.post(BASE + "/contacts/invite", dependencies=CSRF)
 async def invite_contacts(connection_id: str, request: Request, session: SessionDep) -> Response:
     """A member per ticked contact (a supplier as a contractor), each contact once."""
-    actor = page_actor(request, session)
-    try:
-        actor.require_manager()
-        connection = connections.get_connection(session, actor.workspace_id, connection_id)
-    except LedgerbridgeError as exc:
-        return refused(request, session, actor, exc)
+    actor, connection, answer = organisation_page(request, session, connection_id, manage=True)
+    if connection is None:
+        assert answer is not None
+        return answer
     form = await request.form()
     chosen = form_list(form, "contact_id")
     back = BASE.format(connection_id=connection.id) + "/contacts"
@@ -405,12 +412,10 @@ async def invite_contacts(connection_id: str, request: Request, session: Session
 @router.post(BASE + "/contacts/auto-sync", dependencies=CSRF)
 async def contacts_auto_sync(connection_id: str, request: Request, session: SessionDep) -> Response:
     """Turn the contacts auto-sync (new Xero contacts arrive as clients) on or off."""
-    actor = page_actor(request, session)
-    try:
-        actor.require_manager()
-        connection = connections.get_connection(session, actor.workspace_id, connection_id)
-    except LedgerbridgeError as exc:
-        return refused(request, session, actor, exc)
+    _actor, connection, answer = organisation_page(request, session, connection_id, manage=True)
+    if connection is None:
+        assert answer is not None
+        return answer
     form = await request.form()
     on = form_text(form, "auto_sync_contacts") == "on"
     update_settings(session, connection, {"auto_sync": {str(RecordType.CONTACT): on}}, utcnow())

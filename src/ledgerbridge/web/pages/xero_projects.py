@@ -25,13 +25,12 @@ from ledgerbridge.sync import xero_projects
 from ledgerbridge.sync.models import RecordType, XeroLink
 from ledgerbridge.web.api.xero import XeroDep
 from ledgerbridge.web.deps import SessionDep
-from ledgerbridge.web.pages._common import page_actor, redirect, render
+from ledgerbridge.web.pages._common import redirect, render
 from ledgerbridge.web.pages._security import require_csrf
-from ledgerbridge.web.pages.xero_members import form_text, page_of, refused
+from ledgerbridge.web.pages.xero_members import form_text, organisation_page, page_of
 from ledgerbridge.work.auth import Actor
 from ledgerbridge.work.models import Project, Task, TimeEntry
 from ledgerbridge.work.repository import scoped
-from ledgerbridge.xero import connections
 from ledgerbridge.xero.models import XeroConnection
 
 router = APIRouter(include_in_schema=False)
@@ -130,18 +129,6 @@ def _waiting(session: Session, workspace_id: str, connection_id: str) -> int:
     )
 
 
-def _connection(
-    request: Request, session: Session, connection_id: str, manage: bool
-) -> tuple[Actor, XeroConnection | None, Response | None]:
-    actor = page_actor(request, session)
-    try:
-        if manage:
-            actor.require_manager()
-        return actor, connections.get_connection(session, actor.workspace_id, connection_id), None
-    except LedgerbridgeError as exc:
-        return actor, None, refused(request, session, actor, exc)
-
-
 @router.get(PAGE, response_class=HTMLResponse)
 async def projects_page(
     connection_id: str,
@@ -151,7 +138,7 @@ async def projects_page(
     page: int = 1,
     members_page: int = 1,
 ) -> Response:
-    actor, connection, answer = _connection(request, session, connection_id, manage=False)
+    actor, connection, answer = organisation_page(request, session, connection_id, manage=False)
     if connection is None:
         assert answer is not None
         return answer
@@ -196,7 +183,7 @@ async def link_project(
     connection_id: str, project_id: str, request: Request, session: SessionDep, xero: XeroDep
 ) -> Response:
     """Link to the Xero project chosen, or (value ``create``) create it in Xero."""
-    actor, connection, answer = _connection(request, session, connection_id, manage=True)
+    actor, connection, answer = organisation_page(request, session, connection_id, manage=True)
     if connection is None:
         assert answer is not None
         return answer
@@ -223,7 +210,7 @@ async def link_tasks(
     connection_id: str, project_id: str, request: Request, session: SessionDep, xero: XeroDep
 ) -> Response:
     """Link the project's tasks (or the one given) by name, creating those Xero lacks."""
-    actor, connection, answer = _connection(request, session, connection_id, manage=True)
+    actor, connection, answer = organisation_page(request, session, connection_id, manage=True)
     if connection is None:
         assert answer is not None
         return answer
@@ -248,7 +235,7 @@ async def link_tasks(
 @router.post(PAGE + "/users", dependencies=CSRF)
 async def save_users(connection_id: str, request: Request, session: SessionDep, xero: XeroDep) -> Response:
     """Members to project users: each select named ``member:<id>``; empty removes."""
-    actor, connection, answer = _connection(request, session, connection_id, manage=True)
+    actor, connection, answer = organisation_page(request, session, connection_id, manage=True)
     if connection is None:
         assert answer is not None
         return answer
@@ -282,7 +269,7 @@ async def save_users(connection_id: str, request: Request, session: SessionDep, 
 @router.post(PAGE + "/push", dependencies=CSRF)
 async def push(connection_id: str, request: Request, session: SessionDep, xero: XeroDep) -> Response:
     """Send every approved entry of the linked projects that Xero does not have, once."""
-    actor, connection, answer = _connection(request, session, connection_id, manage=True)
+    actor, connection, answer = organisation_page(request, session, connection_id, manage=True)
     if connection is None:
         assert answer is not None
         return answer

@@ -8,13 +8,24 @@ never commits: the request dependency and the job wrapper own the unit of work
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, Numeric, String, TypeDecorator, create_engine, event
+from sqlalchemy import (
+    DateTime,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    TypeDecorator,
+    create_engine,
+    event,
+    inspect,
+)
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -59,6 +70,35 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def column_values(obj: Base) -> dict[str, Any]:
+    """The column values set on a transient object, by column name, for a Core INSERT.
+
+    Bulk writes (a page of a first import: thousands of new records) check each record as
+    an ORM object through the usual rules, then insert the rows together
+    (``insert_rows``) instead of adding every object to the session: the unit of work's
+    per-object bookkeeping costs more than the rules. Columns left unset get their
+    defaults from the INSERT, as in a flush.
+    """
+    state = obj.__dict__
+    return {column: state[key] for key, column in _columns(type(obj)) if key in state}
+
+
+@cache
+def _columns(model: type[Base]) -> tuple[tuple[str, str], ...]:
+    """(attribute, column) names of a mapped class."""
+    return tuple((prop.key, prop.columns[0].key) for prop in inspect(model).column_attrs)
+
+
+def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """One executemany per set of keys (rows that leave different columns to their
+    defaults cannot share a statement), in the session's transaction."""
+    groups: dict[frozenset[str], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(frozenset(row), []).append(row)
+    for group in groups.values():
+        session.execute(table.insert(), group)
 
 
 class IdMixin:

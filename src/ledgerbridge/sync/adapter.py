@@ -9,9 +9,10 @@ in Xero, how a Xero record and a local record compare, how to match, write and s
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
-from sqlalchemy import Select
+from sqlalchemy import Select, Table
 from sqlalchemy.orm import Session
 
 from ledgerbridge.sync.models import RecordType, SyncRun
@@ -63,7 +64,9 @@ class RecordAdapter(Protocol):
         fields: dict[str, Any],
         remote: dict[str, Any],
     ) -> Any | None:
-        """Create or update the local record from ``fields``; None (with an issue) if impossible."""
+        """Create or update the local record from ``fields``; None (with an issue) if
+        impossible. A record it creates belongs to ``connection``; it may come back as a
+        ``NewRecord`` instead of an object in the session."""
 
     def payload(
         self, session: Session, connection: XeroConnection, obj: Any, xero_id: str | None
@@ -79,6 +82,17 @@ class RecordAdapter(Protocol):
 
     def owner(self, field: str) -> Owner:
         """The written conflict policy for ``field``."""
+
+
+@dataclass
+class NewRecord:
+    """What ``write`` may return for a record it creates: the rows that insert it, parents
+    first, in place of an object added to the session. The engine inserts a page's new
+    records together (``engine._NewRows``): in a first import of tens of thousands, the
+    session's bookkeeping per object would cost more than the rules that check them."""
+
+    id: str
+    rows: list[tuple[Table, dict[str, Any]]]
 
 
 @runtime_checkable

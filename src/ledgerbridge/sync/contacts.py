@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, Table, select
 from sqlalchemy.orm import Session
 
 from ledgerbridge.db import new_id
 from ledgerbridge.sync import links
-from ledgerbridge.sync.adapter import Owner
+from ledgerbridge.sync.adapter import NewRecord, Owner
 from ledgerbridge.sync.mapping import contacts as mapping
 from ledgerbridge.sync.models import RecordType, SyncRun, XeroLink
 from ledgerbridge.sync.runs import record_issue
@@ -95,7 +95,7 @@ class ContactsAdapter:
         obj: Any | None,
         fields: dict[str, Any],
         remote: dict[str, Any],
-    ) -> Client | None:
+    ) -> Client | NewRecord | None:
         name = fields.get("name", obj.name if obj is not None else "")
         index = _page_index(session, self, connection)
         holder = index.names.get(name)
@@ -112,19 +112,21 @@ class ContactsAdapter:
             )
             return None
         is_customer, is_supplier = mapping.roles(remote)
-        client = obj
-        if client is None:
-            client = Client(
-                id=new_id(),
-                workspace_id=connection.workspace_id,
-                is_customer=is_customer,
-                is_supplier=is_supplier,
-            )
-            session.add(client)
-        else:
-            client.is_customer = client.is_customer or is_customer
-            client.is_supplier = client.is_supplier or is_supplier
-            index.names.pop(client.name, None)
+        if obj is None:
+            values = {
+                "id": new_id(),
+                "workspace_id": connection.workspace_id,
+                "xero_connection_id": connection.id,
+                "is_customer": is_customer,
+                "is_supplier": is_supplier,
+                **fields,
+            }
+            index.names[values["name"]] = values["id"]
+            return NewRecord(values["id"], [(_CLIENTS, values)])
+        client: Client = obj
+        client.is_customer = client.is_customer or is_customer
+        client.is_supplier = client.is_supplier or is_supplier
+        index.names.pop(client.name, None)
         for key, value in fields.items():
             setattr(client, key, value)
         index.names[client.name] = client.id
@@ -146,6 +148,7 @@ class ContactsAdapter:
 
 
 _PAGE = "ledgerbridge.sync.contacts.page"
+_CLIENTS = cast(Table, Client.__table__)
 
 
 @dataclass

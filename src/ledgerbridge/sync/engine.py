@@ -22,15 +22,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
-from ledgerbridge.db import new_id, utcnow
+from ledgerbridge.db import insert_rows, new_id, utcnow
 from ledgerbridge.errors import XeroError
 from ledgerbridge.sync import links, outbox
-from ledgerbridge.sync.adapter import NotReady, RecordAdapter
+from ledgerbridge.sync.adapter import NewRecord, NotReady, RecordAdapter
 from ledgerbridge.sync.models import OutboxEntry, OutboxStatus, SyncConflict, SyncCursor, SyncRun, XeroLink
 from ledgerbridge.sync.runs import count, record_issue
 from ledgerbridge.xero.client import BATCH_SIZE, Organisation
@@ -50,6 +50,26 @@ class PushHooks:
 
 _UNKNOWN: Any = object()
 """Marks "the caller did not look the link up": ``_apply`` then queries it itself."""
+
+
+@dataclass
+class _NewRows:
+    """The new records of a page (and their links) as rows, inserted together when the
+    page is applied (``db.insert_rows``): a first import creates thousands per page, and the
+    session's per-object bookkeeping costs more than the rules that check each record."""
+
+    tables: dict[Table, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def add(self, table: Table, row: dict[str, Any]) -> None:
+        self.tables.setdefault(table, []).append(row)  # first seen, first inserted: parents first
+
+    def insert(self, session: Session) -> None:
+        for table, rows in self.tables.items():
+            insert_rows(session, table, rows)
+        self.tables.clear()
+
+
+_LINKS = cast(Table, XeroLink.__table__)
 
 
 @dataclass
@@ -106,10 +126,11 @@ async def pull_by_ids(
     )
     with services.database.session() as session:
         run, connection = _run(session, run_id), _connection(session, connection_id)
+        new_rows = _NewRows()
         for remote in records:
-            _apply(
-                session, adapter, run, connection, remote, parse_datetime(remote.get("UpdatedDateUTC")), False
-            )
+            updated = parse_datetime(remote.get("UpdatedDateUTC"))
+            _apply(session, adapter, run, connection, remote, updated, False, new_rows)
+        new_rows.insert(session)
 
 
 def _cursor(session: Session, adapter: RecordAdapter, connection: XeroConnection) -> SyncCursor:
@@ -141,7 +162,7 @@ def _apply_page(
     dry_run: bool,
 ) -> _Page:
     """One page in one transaction: its links in one query, no flush until the end."""
-    page = _Page()
+    page, new_rows = _Page(), _NewRows()
     known = links.by_xero_ids(
         session, connection.id, adapter.record_type, [str(r[adapter.id_field]) for r in records]
     )
@@ -155,11 +176,12 @@ def _apply_page(
             if since is not None and updated == since and xero_id in boundary:
                 count(run, "skipped")
                 continue
-            _apply(session, adapter, run, connection, remote, updated, dry_run, known.get(xero_id))
+            _apply(session, adapter, run, connection, remote, updated, dry_run, new_rows, known.get(xero_id))
             if updated is not None and (page.last_updated is None or updated > page.last_updated):
                 page.last_updated, page.ids_at_last = updated, [xero_id]
             elif updated is not None and updated == page.last_updated:
                 page.ids_at_last.append(xero_id)
+    new_rows.insert(session)
     session.flush()
     return page
 
@@ -183,6 +205,7 @@ def _apply(
     remote: dict[str, Any],
     updated: datetime | None,
     dry_run: bool,
+    new_rows: _NewRows,
     link: XeroLink | None = _UNKNOWN,
 ) -> None:
     xero_id = str(remote[adapter.id_field])
@@ -211,10 +234,18 @@ def _apply(
     if written is None:
         return
     count(run, "created" if obj is None else "updated")
-    if written.id is None:
-        written.id = new_id()  # known now, so the link needs no flush
-    if getattr(written, "xero_connection_id", connection.id) is None:
-        written.xero_connection_id = connection.id  # pulled from here: it belongs here
+    if isinstance(written, NewRecord):
+        for table, row in written.rows:
+            new_rows.add(table, row)
+        if link is None:
+            row = _link_row(connection, adapter, written.id, xero_id, digest, in_xero, updated)
+            new_rows.add(_LINKS, row)
+            return
+    else:
+        if written.id is None:
+            written.id = new_id()  # known now, so the link needs no flush
+        if getattr(written, "xero_connection_id", connection.id) is None:
+            written.xero_connection_id = connection.id  # pulled from here: it belongs here
     if link is None:
         link = XeroLink(
             workspace_id=connection.workspace_id,
@@ -225,6 +256,29 @@ def _apply(
         session.add(link)
     link.xero_id, link.content_hash, link.content = xero_id, digest, in_xero
     link.remote_updated_at, link.synced_at = updated or link.remote_updated_at, utcnow()
+
+
+def _link_row(
+    connection: XeroConnection,
+    adapter: RecordAdapter,
+    local_id: str,
+    xero_id: str,
+    digest: str,
+    content: dict[str, Any],
+    updated: datetime | None,
+) -> dict[str, Any]:
+    """A new link as a row (its id and times are the INSERT's defaults)."""
+    return {
+        "workspace_id": connection.workspace_id,
+        "connection_id": connection.id,
+        "record_type": adapter.record_type,
+        "local_id": local_id,
+        "xero_id": xero_id,
+        "content_hash": digest,
+        "content": content,
+        "remote_updated_at": updated,
+        "synced_at": utcnow(),
+    }
 
 
 def _resolve_conflicts(

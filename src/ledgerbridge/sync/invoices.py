@@ -22,22 +22,22 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, Table, select
 from sqlalchemy.orm import Session, selectinload
 
-from ledgerbridge.db import utcnow
+from ledgerbridge.db import column_values, new_id, utcnow
 from ledgerbridge.errors import LedgerbridgeError
 from ledgerbridge.money import LineAmountType
 from ledgerbridge.sync import links
-from ledgerbridge.sync.adapter import NotReady, Owner
+from ledgerbridge.sync.adapter import NewRecord, NotReady, Owner
 from ledgerbridge.sync.mapping import invoices as mapping
 from ledgerbridge.sync.mapping.contacts import normalised_name
 from ledgerbridge.sync.models import RecordType, SyncIssue, SyncRun, SyncSettings, XeroLink
 from ledgerbridge.sync.runs import record_issue
 from ledgerbridge.work import documents
-from ledgerbridge.work.models import Client, Invoice, InvoiceKind, InvoiceStatus, Member
+from ledgerbridge.work.models import Client, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, Member
 from ledgerbridge.xero.client import ACCOUNTING
 from ledgerbridge.xero.models import XeroConnection
 
@@ -144,7 +144,7 @@ class InvoicesAdapter:
         obj: Any | None,
         fields: dict[str, Any],
         remote: dict[str, Any],
-    ) -> Invoice | None:
+    ) -> Invoice | NewRecord | None:
         xero_id = str(remote[self.id_field])
         try:
             invoice = _write(session, connection, obj, fields, remote)
@@ -163,7 +163,7 @@ class InvoicesAdapter:
             return None
         if remote.get("Status") == "DELETED":
             _note(session, run, invoice, xero_id)
-        return invoice
+        return invoice if obj is not None else _new_record(invoice)
 
     def payload(
         self, session: Session, connection: XeroConnection, obj: Any, xero_id: str | None
@@ -256,6 +256,7 @@ def _not_in_xero_yet(session: Session, invoice: Invoice) -> str:
 
 
 _PAGE = "ledgerbridge.sync.invoices.page"
+_INVOICES, _LINES = cast(Table, Invoice.__table__), cast(Table, InvoiceLine.__table__)
 
 
 @dataclass
@@ -298,14 +299,25 @@ def _write(
     fields: dict[str, Any],
     remote: dict[str, Any],
 ) -> Invoice:
-    invoice = obj or Invoice(workspace_id=connection.workspace_id, kind=InvoiceKind(fields["kind"]))
+    invoice = obj or Invoice(
+        id=new_id(),
+        workspace_id=connection.workspace_id,
+        xero_connection_id=connection.id,
+        kind=InvoiceKind(fields["kind"]),
+    )
     values = _header_values(session, connection, invoice, fields, remote)
     lines = _line_specs(session, invoice, fields)
-    if obj is None or values or lines is not None:
-        documents.write_invoice(session, invoice, values, lines, from_xero=True)
+    if obj is None or values or lines is not None:  # a new one is inserted by the engine
+        documents.write_invoice(session, invoice, values, lines, from_xero=True, in_session=obj is not None)
     if "status" in fields:
         _apply_status(session, invoice, str(remote.get("Status") or "DRAFT"), settle=obj is not None)
     return invoice
+
+
+def _new_record(invoice: Invoice) -> NewRecord:
+    """A new invoice, checked by the rules but left out of the session, as its rows."""
+    lines = [(_LINES, {**column_values(line), "invoice_id": invoice.id}) for line in invoice.lines]
+    return NewRecord(invoice.id, [(_INVOICES, column_values(invoice)), *lines])
 
 
 def _header_values(

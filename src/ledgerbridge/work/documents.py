@@ -607,6 +607,7 @@ def write_invoice(
     status: InvoiceStatus | None = None,
     *,
     from_xero: bool = False,
+    in_session: bool = True,
 ) -> None:
     """Create or update an invoice: header values, the whole set of lines, then the status.
 
@@ -614,6 +615,8 @@ def write_invoice(
     the rest all-or-nothing. ``from_xero`` skips the "paid invoices cannot be edited" rule:
     that rule keeps people from asking Xero for what it refuses, but a change Xero itself
     made (e.g. in its own screens) is already the truth and must not be left behind.
+    ``in_session=False`` leaves a new invoice (without time entries) out of the session for
+    a bulk write that inserts it and its lines as rows itself (``db.insert_rows``).
     """
     is_new = invoice.status is None
     if not is_new and not from_xero and (values or lines is not None):
@@ -627,7 +630,7 @@ def write_invoice(
         default_due_date(invoice)
         check_invoice_party(session, invoice)
         if invoice.kind is InvoiceKind.SALES:
-            assign_number(session, invoice, INVOICE_PREFIX, Invoice.kind == InvoiceKind.SALES)
+            assign_number(session, invoice, INVOICE_PREFIX, _SALES_INVOICE)
         entries: dict[str, TimeEntry] = {}
         if lines is not None:
             check_lines(
@@ -635,12 +638,19 @@ def write_invoice(
                 discounts=invoice.kind is InvoiceKind.SALES, time_entries=True,
             )
             entries = _time_entries_for(session, invoice, lines)
-    session.add(invoice)
+    if in_session:
+        session.add(invoice)
+    elif not is_new or entries:
+        raise ValueError("only a new invoice without time entries can be written outside the session")
     if lines is not None:
         _replace_invoice_lines(session, invoice, lines, entries)
     check_total_not_negative(session, invoice)
     if status is not None:
         change_invoice_status(session, invoice, status)
+
+
+_SALES_INVOICE = Invoice.kind == InvoiceKind.SALES
+"""Built once: numbering checks it for every invoice of a bulk write."""
 
 
 def _replace_invoice_lines(

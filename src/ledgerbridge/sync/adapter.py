@@ -25,6 +25,11 @@ Owner = Literal["xero", "local", "latest"]
 """Who wins a field both sides changed: always Xero, always the work side, or the later change."""
 
 
+PULL_STATE = "ledgerbridge.sync.pull"
+"""Key of a dict in ``session.info`` that lasts for one whole pull (every page of it), for
+what an adapter works out once per run instead of once per page."""
+
+
 class NotReady(Exception):
     """A record cannot be sent yet (e.g. its client is not in Xero); the message says why."""
 

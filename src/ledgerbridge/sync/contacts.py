@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ledgerbridge.db import new_id
 from ledgerbridge.sync import links
-from ledgerbridge.sync.adapter import NewRecord, Owner
+from ledgerbridge.sync.adapter import PULL_STATE, NewRecord, Owner
 from ledgerbridge.sync.mapping import contacts as mapping
 from ledgerbridge.sync.models import RecordType, SyncRun, XeroLink
 from ledgerbridge.sync.runs import record_issue
@@ -62,19 +62,14 @@ class ContactsAdapter:
             .tuples()
             .all()
         )
-        linked = select(XeroLink.local_id).where(
-            XeroLink.connection_id == connection.id, XeroLink.record_type == self.record_type
-        )
-        session.info[_PAGE] = _PageIndex(
-            names=dict(taken),  # rows are (name, id) tuples
-            candidates=list(
-                session.scalars(
-                    select(Client).where(
-                        Client.workspace_id == connection.workspace_id, Client.id.not_in(linked)
-                    )
-                )
-            ),
-        )
+        unlinked = _unlinked(session, connection, self.record_type)
+        ids = sorted(unlinked)
+        candidates = [
+            client
+            for start in range(0, len(ids), 500)  # under every backend's parameter limit
+            for client in session.scalars(select(Client).where(Client.id.in_(ids[start : start + 500])))
+        ]
+        session.info[_PAGE] = _PageIndex(names=dict(taken), candidates=candidates, unlinked=unlinked)
 
     def match(self, session: Session, connection: XeroConnection, remote: dict[str, Any]) -> Client | None:
         """An existing client this contact already is: not yet linked in this organisation,
@@ -84,6 +79,7 @@ class ContactsAdapter:
             found = [c for c in index.candidates if test(c)]
             if len(found) == 1:
                 index.candidates.remove(found[0])  # one Xero contact per client
+                index.unlinked.discard(found[0].id)
                 return found[0]
         return None
 
@@ -148,6 +144,7 @@ class ContactsAdapter:
 
 
 _PAGE = "ledgerbridge.sync.contacts.page"
+_UNLINKED = "ledgerbridge.sync.contacts.unlinked"
 _CLIENTS = cast(Table, Client.__table__)
 
 
@@ -157,6 +154,30 @@ class _PageIndex:
     """Client name -> id, for the names on this page (and those written since)."""
     candidates: list[Client]
     """Unlinked clients, not yet matched on this page."""
+    unlinked: set[str]
+    """Their ids, as kept for the rest of the pull."""
+
+
+def _unlinked(session: Session, connection: XeroConnection, record_type: RecordType) -> set[str]:
+    """The ids of clients not linked in this organisation: read once per pull (a query over
+    every client, too slow to repeat on each page of a large first import) and kept as
+    matches link them. Records this pull creates are linked as they are made; a client
+    someone adds during the run is a candidate from the next run on (until then, a Xero
+    contact of the same name is reported, never duplicated: ``write``)."""
+    state = session.info.get(PULL_STATE)
+    if state is not None and _UNLINKED in state:
+        return cast(set[str], state[_UNLINKED])
+    linked = select(XeroLink.local_id).where(
+        XeroLink.connection_id == connection.id, XeroLink.record_type == record_type
+    )
+    ids = set(
+        session.scalars(
+            select(Client.id).where(Client.workspace_id == connection.workspace_id, Client.id.not_in(linked))
+        )
+    )
+    if state is not None:
+        state[_UNLINKED] = ids
+    return ids
 
 
 def _page_index(session: Session, adapter: ContactsAdapter, connection: XeroConnection) -> _PageIndex:

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from ledgerbridge.db import insert_rows, new_id, utcnow
 from ledgerbridge.errors import XeroError
 from ledgerbridge.sync import links, outbox
-from ledgerbridge.sync.adapter import NewRecord, NotReady, RecordAdapter
+from ledgerbridge.sync.adapter import PULL_STATE, NewRecord, NotReady, RecordAdapter
 from ledgerbridge.sync.models import OutboxEntry, OutboxStatus, SyncConflict, SyncCursor, SyncRun, XeroLink
 from ledgerbridge.sync.runs import count, record_issue
 from ledgerbridge.xero.client import BATCH_SIZE, Organisation
@@ -97,12 +97,13 @@ async def pull(
         org = organisation(connection)
         cursor = _cursor(session, adapter, connection)
         since, boundary = cursor.value, set(cursor.boundary_ids or [])
-    signpost = services.clock.utcnow()
+    signpost, state = services.clock.utcnow(), dict[str, Any]()
     params = {**adapter.pull_params, "order": "UpdatedDateUTC ASC"}
     async for records in services.client.pages(
         org, adapter.path, adapter.key, params=params, modified_since=since
     ):
         with services.database.session() as session:
+            session.info[PULL_STATE] = state
             run, connection = _run(session, run_id), _connection(session, connection_id)
             page = _apply_page(session, adapter, run, connection, records, since, boundary, dry_run)
             if not dry_run:

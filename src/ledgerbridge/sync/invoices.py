@@ -147,7 +147,7 @@ class InvoicesAdapter:
     ) -> Invoice | NewRecord | None:
         xero_id = str(remote[self.id_field])
         try:
-            invoice = _write(session, connection, obj, fields, remote)
+            written = _write(session, connection, obj, fields, remote)
         except LedgerbridgeError as problem:
             if obj is not None:
                 session.expire(obj)  # drop whatever the refused write had set
@@ -162,8 +162,8 @@ class InvoicesAdapter:
             )
             return None
         if remote.get("Status") == "DELETED":
-            _note(session, run, invoice, xero_id)
-        return invoice if obj is not None else _new_record(invoice)
+            _note(session, run, self.describe(obj if obj is not None else fields), written.id, xero_id)
+        return written
 
     def payload(
         self, session: Session, connection: XeroConnection, obj: Any, xero_id: str | None
@@ -298,26 +298,34 @@ def _write(
     obj: Invoice | None,
     fields: dict[str, Any],
     remote: dict[str, Any],
-) -> Invoice:
-    invoice = obj or Invoice(
+) -> Invoice | NewRecord:
+    """Through ``work.documents``' rules; a new invoice comes back as its rows, for the
+    engine to insert with the rest of the page."""
+    if obj is None:
+        return _new(session, connection, fields, remote)
+    values = _header_values(session, connection, obj, fields, remote)
+    lines = _line_specs(session, obj, fields)
+    if values or lines is not None:
+        documents.write_invoice(session, obj, values, lines, from_xero=True)
+    if "status" in fields:
+        _apply_status(session, obj, str(remote.get("Status") or "DRAFT"))
+    return obj
+
+
+def _new(
+    session: Session, connection: XeroConnection, fields: dict[str, Any], remote: dict[str, Any]
+) -> NewRecord:
+    invoice = Invoice(
         id=new_id(),
         workspace_id=connection.workspace_id,
         xero_connection_id=connection.id,
         kind=InvoiceKind(fields["kind"]),
     )
     values = _header_values(session, connection, invoice, fields, remote)
-    lines = _line_specs(session, invoice, fields)
-    if obj is None or values or lines is not None:  # a new one is inserted by the engine
-        documents.write_invoice(session, invoice, values, lines, from_xero=True, in_session=obj is not None)
-    if "status" in fields:
-        _apply_status(session, invoice, str(remote.get("Status") or "DRAFT"), settle=obj is not None)
-    return invoice
-
-
-def _new_record(invoice: Invoice) -> NewRecord:
-    """A new invoice, checked by the rules but left out of the session, as its rows."""
-    lines = [(_LINES, {**column_values(line), "invoice_id": invoice.id}) for line in invoice.lines]
-    return NewRecord(invoice.id, [(_INVOICES, column_values(invoice)), *lines])
+    lines = _line_specs(session, invoice, fields) or []
+    line_rows = documents.new_invoice_lines(session, invoice, values, lines)
+    _apply_status(session, invoice, str(remote.get("Status") or "DRAFT"), settle=False)
+    return NewRecord(invoice.id, [(_INVOICES, column_values(invoice)), *((_LINES, row) for row in line_rows)])
 
 
 def _header_values(
@@ -400,7 +408,7 @@ def _apply_status(session: Session, invoice: Invoice, xero_status: str, settle: 
             documents.settle_invoice(session, invoice)
 
 
-def _note(session: Session, run: SyncRun, invoice: Invoice, xero_id: str) -> None:
+def _note(session: Session, run: SyncRun, invoice: str, local_id: str, xero_id: str) -> None:
     """A line in the sync log, not a failure: Xero deletes drafts only, so a deleted
     invoice is voided here rather than removed, keeping its number and history."""
     session.add(
@@ -410,9 +418,9 @@ def _note(session: Session, run: SyncRun, invoice: Invoice, xero_id: str) -> Non
             connection_id=run.connection_id,
             record_type=RecordType.INVOICE,
             direction="pull",
-            local_id=invoice.id,
+            local_id=local_id,
             xero_id=xero_id,
-            message=f"{InvoicesAdapter().describe(invoice)} was deleted in Xero; it is void here.",
+            message=f"{invoice} was deleted in Xero; it is void here.",
             resolved_at=utcnow(),
         )
     )

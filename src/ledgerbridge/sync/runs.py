@@ -8,7 +8,6 @@ through these functions, so the log reads the same whatever produced it.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable
 
 from sqlalchemy.orm import Session
@@ -95,10 +94,9 @@ def start_run(
 
 
 def count(run: SyncRun, outcome: str, n: int = 1) -> None:
-    """Add to one of the run's counters (created, updated, skipped, failed, calls ...)."""
-    counts = Counter(run.counts)
-    counts[outcome] += n
-    run.counts = dict(counts)
+    """Add to one of the run's counters (created, updated, skipped, failed, calls ...).
+    A new dict each time: the column is plain JSON, so only an assignment is seen."""
+    run.counts = {**run.counts, outcome: run.counts.get(outcome, 0) + n}
 
 
 def record_issue(

@@ -119,14 +119,14 @@ def tax_rates(session: Session, workspace_id: str) -> dict[str, TaxRate]:
     return rates
 
 
-def _rate_of(line: Line, rates: Mapping[str, TaxRate], index: int) -> Decimal:
+def _rate_of(tax_type: str | None, rates: Mapping[str, TaxRate], index: int) -> Decimal:
     """A line without a tax type carries no tax; an unknown one is an error, never a guess."""
-    if line.tax_type is None:
+    if tax_type is None:
         return ZERO
-    rate = rates.get(line.tax_type)
+    rate = rates.get(tax_type)
     if rate is None:
         raise Conflict(
-            f"Line {index + 1} uses tax type '{line.tax_type}', which this workspace no longer has.",
+            f"Line {index + 1} uses tax type '{tax_type}', which this workspace no longer has.",
             [FieldError(f"lines[{index}].tax_type", "is no longer a tax type of this workspace")],
         )
     return rate.rate_percent
@@ -137,7 +137,7 @@ def line_figures(
 ) -> tuple[Decimal, Decimal]:
     """(line amount, tax amount) of one line, rounded per line as Xero does."""
     amount = line_amount(line.quantity, line.unit_amount, line.discount_rate)
-    return amount, line_tax(amount, _rate_of(line, rates, index), kind)
+    return amount, line_tax(amount, _rate_of(line.tax_type, rates, index), kind)
 
 
 def lines_of(document: Document) -> Sequence[Line]:
@@ -148,11 +148,22 @@ def lines_of(document: Document) -> Sequence[Line]:
 
 def totals_of(document: Document, rates: Mapping[str, TaxRate]) -> Totals:
     """Sub-total, tax and total of a document, derived from its lines by ``money``."""
+    lines = lines_of(document)
+    figures = [(line.quantity, line.unit_amount, line.tax_type, line.discount_rate) for line in lines]
+    return _totals(figures, document.line_amount_type, rates)
+
+
+def _totals(
+    lines: Iterable[tuple[Decimal, Decimal, str | None, Decimal | None]],
+    amount_type: LineAmountType,
+    rates: Mapping[str, TaxRate],
+) -> Totals:
+    """Totals of lines given as (quantity, unit amount, tax type, discount rate)."""
     priced = [
-        PricedLine(line.quantity, line.unit_amount, _rate_of(line, rates, i), line.discount_rate)
-        for i, line in enumerate(lines_of(document))
+        PricedLine(quantity, unit_amount, _rate_of(tax_type, rates, i), discount_rate)
+        for i, (quantity, unit_amount, tax_type, discount_rate) in enumerate(lines)
     ]
-    return document_totals(priced, document.line_amount_type)
+    return document_totals(priced, amount_type)
 
 
 @dataclass(frozen=True)
@@ -408,32 +419,41 @@ def check_lines(
         raise ValidationFailed("Some lines are invalid.", errors)
 
 
-def build_lines(line_model: type[L], specs: Sequence[LineSpec]) -> list[L]:
-    """Rows for the given lines, with ids set now so time entries can point at them.
+def line_values(specs: Sequence[LineSpec]) -> list[dict[str, Any]]:
+    """The stored values of the given lines, with ids set now so time entries can point
+    at them.
 
     Amounts are quantized to the stored places here, so the response to a write shows the
     same figures a later read does.
     """
     return [
-        line_model(
-            id=new_id(),
-            position=i,
-            description=spec.description,
-            quantity=round_unit(spec.quantity),
-            unit_amount=round_unit(spec.unit_amount),
-            discount_rate=None if spec.discount_rate is None else round_money(spec.discount_rate),
-            item_code=spec.item_code,
-            account_code=spec.account_code,
-            tax_type=spec.tax_type,
-            tracking=list(spec.tracking),
-        )
+        {
+            "id": new_id(),
+            "position": i,
+            "description": spec.description,
+            "quantity": round_unit(spec.quantity),
+            "unit_amount": round_unit(spec.unit_amount),
+            "discount_rate": None if spec.discount_rate is None else round_money(spec.discount_rate),
+            "item_code": spec.item_code,
+            "account_code": spec.account_code,
+            "tax_type": spec.tax_type,
+            "tracking": list(spec.tracking),
+        }
         for i, spec in enumerate(specs)
     ]
 
 
+def build_lines(line_model: type[L], specs: Sequence[LineSpec]) -> list[L]:
+    """Line rows (``line_values``) as objects of ``line_model``."""
+    return [line_model(**values) for values in line_values(specs)]
+
+
 def check_total_not_negative(session: Session, document: Document) -> None:
     """Negative lines may discount a document, but a negative total is a credit note's job."""
-    total = totals_of(document, tax_rates(session, document.workspace_id)).total
+    _refuse_negative(totals_of(document, tax_rates(session, document.workspace_id)).total)
+
+
+def _refuse_negative(total: Decimal) -> None:
     if total < 0:
         raise invalid("lines", f"the total would be {total}; raise a credit note instead")
 
@@ -607,7 +627,6 @@ def write_invoice(
     status: InvoiceStatus | None = None,
     *,
     from_xero: bool = False,
-    in_session: bool = True,
 ) -> None:
     """Create or update an invoice: header values, the whole set of lines, then the status.
 
@@ -615,38 +634,60 @@ def write_invoice(
     the rest all-or-nothing. ``from_xero`` skips the "paid invoices cannot be edited" rule:
     that rule keeps people from asking Xero for what it refuses, but a change Xero itself
     made (e.g. in its own screens) is already the truth and must not be left behind.
-    ``in_session=False`` leaves a new invoice (without time entries) out of the session for
-    a bulk write that inserts it and its lines as rows itself (``db.insert_rows``).
     """
-    is_new = invoice.status is None
-    if not is_new and not from_xero and (values or lines is not None):
+    if invoice.status is not None and not from_xero and (values or lines is not None):
         invoice_editable(session, invoice)
+    entries = _check_invoice(session, invoice, values, lines)
+    session.add(invoice)
+    if lines is not None:
+        _replace_invoice_lines(session, invoice, lines, entries)
+    check_total_not_negative(session, invoice)
+    if status is not None:
+        change_invoice_status(session, invoice, status)
+
+
+def new_invoice_lines(
+    session: Session, invoice: Invoice, values: Mapping[str, Any], lines: Sequence[LineSpec]
+) -> list[dict[str, Any]]:
+    """Check a new invoice without time entries (one pulled from Xero) by the rules of
+    ``write_invoice``, but leave it out of the session and give its lines as rows.
+
+    For a bulk write that inserts a page of new invoices together (``db.insert_rows``):
+    with thousands of them, an object per line and the session's bookkeeping per object
+    cost more than the rules. The caller inserts the invoice's row after these.
+    """
+    if invoice.status is not None or any(spec.time_entry_ids for spec in lines):
+        raise ValueError("only a new invoice without time entries can be written as rows")
+    _check_invoice(session, invoice, values, lines)
+    rows = [{**row, "invoice_id": invoice.id} for row in line_values(lines)]
+    figures = [(row["quantity"], row["unit_amount"], row["tax_type"], row["discount_rate"]) for row in rows]
+    rates = tax_rates(session, invoice.workspace_id)
+    _refuse_negative(_totals(figures, invoice.line_amount_type, rates).total)
+    return rows
+
+
+def _check_invoice(
+    session: Session, invoice: Invoice, values: Mapping[str, Any], lines: Sequence[LineSpec] | None
+) -> dict[str, TimeEntry]:
+    """Set the header values and apply every header and line rule, before anything is
+    written; the time entries the lines ask for, checked."""
     with session.no_autoflush:
         for key, value in values.items():
             setattr(invoice, key, value)
-        if is_new:
+        if invoice.status is None:
             invoice.status = InvoiceStatus.DRAFT
         fill_header_defaults(session, invoice)
         default_due_date(invoice)
         check_invoice_party(session, invoice)
         if invoice.kind is InvoiceKind.SALES:
             assign_number(session, invoice, INVOICE_PREFIX, _SALES_INVOICE)
-        entries: dict[str, TimeEntry] = {}
-        if lines is not None:
-            check_lines(
-                session, invoice.workspace_id, lines,
-                discounts=invoice.kind is InvoiceKind.SALES, time_entries=True,
-            )
-            entries = _time_entries_for(session, invoice, lines)
-    if in_session:
-        session.add(invoice)
-    elif not is_new or entries:
-        raise ValueError("only a new invoice without time entries can be written outside the session")
-    if lines is not None:
-        _replace_invoice_lines(session, invoice, lines, entries)
-    check_total_not_negative(session, invoice)
-    if status is not None:
-        change_invoice_status(session, invoice, status)
+        if lines is None:
+            return {}
+        check_lines(
+            session, invoice.workspace_id, lines,
+            discounts=invoice.kind is InvoiceKind.SALES, time_entries=True,
+        )
+        return _time_entries_for(session, invoice, lines)
 
 
 _SALES_INVOICE = Invoice.kind == InvoiceKind.SALES

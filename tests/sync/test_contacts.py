@@ -3,6 +3,8 @@ archived contacts, matching, conflicts, dry runs, and a push crashed at every st
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +17,7 @@ from ledgerbridge.sync import contacts, engine
 from ledgerbridge.sync.models import OutboxEntry, OutboxStatus, RecordType, SyncConflict, SyncCursor, XeroLink
 from ledgerbridge.sync.service import sync
 from ledgerbridge.work.models import Client
-from ledgerbridge.xero.client import ACCOUNTING, Organisation
+from ledgerbridge.xero.client import ACCOUNTING, MAX_PAGE_SIZE, Organisation
 from ledgerbridge.xero.models import XeroConnection
 from ledgerbridge.xero.services import XeroServices
 
@@ -218,3 +220,61 @@ async def test_a_push_crashed_at_any_step_resumes_without_duplicates(
         assert link.xero_id == in_xero[0]["ContactID"]
         statuses = session.scalars(select(OutboxEntry.status).where(OutboxEntry.local_id == client.id)).all()
         assert set(statuses) == {OutboxStatus.SENT}
+
+
+async def test_a_client_matched_on_one_page_is_not_matched_again_on_a_later_one(
+    xero_services: XeroServices,
+    au: Organisation,
+    sandbox_state: SandboxState,
+    database: Database,
+    owner_api: TestClient,
+) -> None:
+    """Candidates for matching are read once per pull (not on every page): a client linked
+    on page 1 must not be offered again on page 2, where another Xero contact with the same
+    email would otherwise take it (and the page would fail on the second link)."""
+    org = sandbox_state.orgs[au.tenant_id]
+    template = next(c for c in org.iter_records("Contacts") if c["ContactStatus"] == "ACTIVE")
+    start = sandbox_state.clock.now()
+
+    def put(n: int, name: str, email: str) -> str:
+        contact_id = str(uuid.uuid4())
+        record = {
+            **template,
+            "ContactID": contact_id,
+            "Name": name,
+            "EmailAddress": email,
+            "ContactNumber": None,
+            "TaxNumber": None,
+            "UpdatedDateUTC": start + timedelta(seconds=n),
+        }
+        org.put_record("Contacts", contact_id, record)
+        return contact_id
+
+    first = put(1, "Harbour Lights Catering", "accounts@harbourlights.example")
+    for n in range(2, MAX_PAGE_SIZE + 2):  # the same email again lands on the second page
+        put(n, f"Filler Customer {n:04d}", f"filler-{n}@example.com")
+    second = put(MAX_PAGE_SIZE + 2, "Harbour Lights Events", "accounts@harbourlights.example")
+    sandbox_state.clock.advance(MAX_PAGE_SIZE + 5)
+    response = owner_api.post(
+        "/api/v1/clients", json={"name": "Harbour Lights", "email": "accounts@harbourlights.example"}
+    )
+    assert response.status_code == 201
+    local_id = response.json()["id"]
+
+    run = await _sync(xero_services, database)
+
+    assert run.status == "succeeded", run.error
+    with database.session() as session:
+        linked = dict(
+            session.execute(
+                select(XeroLink.xero_id, XeroLink.local_id).where(XeroLink.record_type == RecordType.CONTACT)
+            )
+            .tuples()
+            .all()
+        )
+        names = {c.id: c.name for c in session.scalars(select(Client))}
+    assert linked[first] == local_id  # matched by email on the first page
+    assert linked[second] != local_id  # a client of its own, not the one already taken
+    assert names[linked[second]] == "Harbour Lights Events"
+    assert list(linked.values()).count(local_id) == 1
+    assert len(org.records("Contacts")) == len(linked)  # every Xero contact linked once, none twice

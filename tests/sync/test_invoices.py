@@ -4,6 +4,7 @@ side, a no-change sync, a crashed push resumed, and a dry run."""
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +18,7 @@ from ledgerbridge.sync import engine, invoices
 from ledgerbridge.sync.models import OutboxEntry, OutboxStatus, RecordType, SyncIssue, SyncSettings, XeroLink
 from ledgerbridge.sync.runs import start_run
 from ledgerbridge.sync.service import sync
+from ledgerbridge.work import documents
 from ledgerbridge.work.models import Client, Invoice, InvoiceStatus
 from ledgerbridge.xero.client import ACCOUNTING, Organisation
 from ledgerbridge.xero.models import XeroConnection
@@ -490,3 +492,44 @@ async def test_dry_run_writes_nothing(
     with database.session() as session:
         assert len(session.scalars(select(Invoice)).all()) == 1
         assert not session.scalars(select(XeroLink).where(XeroLink.record_type == RecordType.INVOICE)).all()
+
+
+async def test_a_first_import_arrives_whole_with_xeros_totals_and_refusals_named(
+    xero_services: XeroServices, au: Organisation, sandbox_state: SandboxState, database: Database
+) -> None:
+    """A page of new invoices is inserted as rows together: every invoice arrives with all
+    its lines, Xero's totals and one link; on the same page, one our rules refuse is named
+    in the sync log and a deleted one arrives void with a note."""
+    org = sandbox_state.orgs[au.tenant_id]
+    drafts = (i for i in org.iter_records("Invoices") if i["Status"] == "DRAFT")
+    template = next(i for i in drafts if i["Type"] == "ACCREC")
+    refused_id, deleted_id = str(uuid.uuid4()), str(uuid.uuid4())
+    lines = [dict(line, TaxType="NOSUCHTAX") for line in template["LineItems"]]
+    refused = dict(template, InvoiceID=refused_id, InvoiceNumber="INV-9001", LineItems=lines)
+    org.put_record("Invoices", refused_id, refused)
+    deleted = dict(template, InvoiceID=deleted_id, InvoiceNumber="INV-9002", Status="DELETED")
+    org.put_record("Invoices", deleted_id, deleted)
+
+    run = await run_sync(xero_services, database, record_types=[RecordType.CONTACT, RecordType.INVOICE])
+
+    assert run.status == "partial", run.error  # one refused, the rest applied
+    with database.session() as session:
+        linked = select(XeroLink.xero_id, XeroLink.local_id).where(XeroLink.record_type == "invoice")
+        links = dict(session.execute(linked).tuples().all())
+        issues = {i.xero_id: i for i in session.scalars(select(SyncIssue).where(SyncIssue.run_id == run.id))}
+        assert refused_id not in links
+        assert "NOSUCHTAX" in issues[refused_id].message and issues[refused_id].resolved_at is None
+        assert "deleted in Xero" in issues[deleted_id].message
+        assert session.get(Invoice, links[deleted_id]).status is InvoiceStatus.VOID
+        arrived = [r for r in org.iter_records("Invoices") if r["InvoiceID"] != refused_id]
+        assert len(links) == len(arrived)
+        for record in arrived:
+            invoice = session.get(Invoice, links[record["InvoiceID"]])
+            assert invoice is not None and invoice.xero_connection_id == ids(database)[1]
+            assert len(invoice.lines) == len(record["LineItems"]), record["InvoiceNumber"]
+            totals = documents.totals_of(invoice, documents.tax_rates(session, invoice.workspace_id))
+            assert (totals.sub_total, totals.total_tax, totals.total) == (
+                Decimal(str(record["SubTotal"])),
+                Decimal(str(record["TotalTax"])),
+                Decimal(str(record["Total"])),
+            ), record["InvoiceNumber"]

@@ -4,12 +4,15 @@ and the CLI will call them (no HTTP)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
-from ledgerbridge.db import Database
+from ledgerbridge.db import Database, new_id
 from ledgerbridge.errors import Conflict, ValidationFailed
 from ledgerbridge.work import documents
 from ledgerbridge.work.documents import LineSpec
@@ -105,3 +108,80 @@ def test_missing_tax_rate_is_a_clear_error_not_a_zero(database: Database, seeded
         with pytest.raises(Conflict) as failure:
             documents.totals_of(invoice, {})
         assert failure.value.errors[0].field == "lines[0].tax_type"
+
+
+_amounts = st.decimals(min_value=Decimal("-500"), max_value=Decimal("5000"), places=4)
+_line_specs = st.builds(
+    LineSpec,
+    description=st.sampled_from(["Consulting", "Site visit", "Travel", ""]),
+    quantity=st.decimals(min_value=Decimal("0.0001"), max_value=Decimal("300"), places=4),
+    unit_amount=_amounts,
+    discount_rate=st.none() | st.decimals(min_value=Decimal(0), max_value=Decimal(100), places=2),
+    account_code=st.sampled_from([None, "200", "400"]),
+    tax_type=st.sampled_from([None, "OUTPUT", "EXEMPTOUTPUT", "BASEXCLUDED", "GST"]),
+    tracking=st.sampled_from([[], [{"category": "Region", "option": "North"}]]),
+)
+
+
+def _outcome(action: Callable[[], object]) -> object:
+    """What a write did: its result, or the refusal with the fields it names."""
+    try:
+        return action()
+    except (ValidationFailed, Conflict) as refused:
+        return (type(refused).__name__, [error.field for error in refused.errors])
+
+
+_COMPARED = ("position", "description", "quantity", "unit_amount", "discount_rate", "item_code",
+             "account_code", "tax_type", "tracking")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    kind=st.sampled_from(InvoiceKind),
+    lines=st.lists(_line_specs, min_size=1, max_size=4),
+    number=st.sampled_from([None, "INV-0042"]),
+)
+def test_a_new_invoice_written_as_rows_gets_exactly_what_write_invoice_gives(
+    database: Database, seeded: Seeded, kind: InvoiceKind, lines: list[LineSpec], number: str | None
+) -> None:
+    """The bulk path (a first import's new invoices) runs the same rules: the same header,
+    the same stored lines, the same refusals naming the same fields."""
+    sales = kind is InvoiceKind.SALES
+    party = {"client_id": seeded.client_id} if sales else {"member_id": seeded.contractor_id}
+    header = {**party, "issue_date": ISSUED, "number": number if sales else None}
+    session = database.sessions()
+    try:
+        as_rows = Invoice(id=new_id(), workspace_id=seeded.workspace_id, kind=kind)
+        rows = _outcome(lambda: documents.new_invoice_lines(session, as_rows, header, lines))
+        usual = Invoice(workspace_id=seeded.workspace_id, kind=kind)
+        written = _outcome(lambda: documents.write_invoice(session, usual, header, lines))
+        if written is not None:  # refused: the same refusal, naming the same fields
+            assert rows == written
+            return
+        assert isinstance(rows, list)
+        session.flush()
+        assert as_rows not in session  # left out of the session, as promised
+        headers = [(i.number, i.issue_date, i.due_date, i.currency, i.line_amount_type, i.status)
+                   for i in (as_rows, usual)]
+        assert headers[0] == headers[1]
+        assert [[row[k] for k in _COMPARED] for row in rows] == [
+            [getattr(line, k) for k in _COMPARED] for line in usual.lines
+        ]
+        assert {row["invoice_id"] for row in rows} == {as_rows.id}
+    finally:
+        session.rollback()
+        session.close()
+
+
+def test_only_a_new_invoice_without_time_entries_is_written_as_rows(
+    database: Database, seeded: Seeded
+) -> None:
+    with database.session() as session:
+        existing = _invoice(session, seeded)
+        with pytest.raises(ValueError, match="only a new invoice"):
+            documents.new_invoice_lines(session, existing, {}, [LineSpec("More work")])
+        fresh = Invoice(id=new_id(), workspace_id=seeded.workspace_id, kind=InvoiceKind.SALES)
+        with pytest.raises(ValueError, match="without time entries"):
+            documents.new_invoice_lines(
+                session, fresh, {"client_id": seeded.client_id}, [LineSpec("Hours", time_entry_ids=["x"])]
+            )

@@ -31,7 +31,7 @@ from ledgerbridge.db import column_values, new_id, utcnow
 from ledgerbridge.errors import LedgerbridgeError
 from ledgerbridge.money import LineAmountType
 from ledgerbridge.sync import links
-from ledgerbridge.sync.adapter import NewRecord, NotReady, Owner
+from ledgerbridge.sync.adapter import PULL_STATE, NewRecord, NotReady, Owner
 from ledgerbridge.sync.mapping import invoices as mapping
 from ledgerbridge.sync.mapping.contacts import normalised_name
 from ledgerbridge.sync.models import RecordType, SyncIssue, SyncRun, SyncSettings, XeroLink
@@ -95,15 +95,7 @@ class InvoicesAdapter:
             )
         ).tuples()
         clients = {xero_id.lower(): client for xero_id, client in rows}
-        linked = select(XeroLink.local_id).where(
-            XeroLink.connection_id == connection.id, XeroLink.record_type == self.record_type
-        )
-        unlinked = session.scalar(
-            select(Invoice.id)
-            .where(Invoice.workspace_id == connection.workspace_id, Invoice.id.not_in(linked))
-            .limit(1)
-        )
-        session.info[_PAGE] = _PageIndex(clients, unlinked is not None)
+        session.info[_PAGE] = _PageIndex(clients, _any_unlinked(session, connection))
         documents.cache_reference_data(session)
         sales_numbers = (r.get("InvoiceNumber") for r in records if r.get("Type") == "ACCREC")
         documents.preload_numbers(
@@ -256,6 +248,7 @@ def _not_in_xero_yet(session: Session, invoice: Invoice) -> str:
 
 
 _PAGE = "ledgerbridge.sync.invoices.page"
+_ANY_UNLINKED = "ledgerbridge.sync.invoices.any_unlinked"
 _INVOICES, _LINES = cast(Table, Invoice.__table__), cast(Table, InvoiceLine.__table__)
 
 
@@ -265,6 +258,27 @@ class _PageIndex:
     """Lower-cased Xero contact id -> its linked client, for this page's contacts."""
     any_unlinked: bool
     """Whether the workspace has an invoice not linked to this organisation (a match candidate)."""
+
+
+def _any_unlinked(session: Session, connection: XeroConnection) -> bool:
+    """Whether any local invoice is not linked in this organisation, read once per pull:
+    when none is, no Xero invoice can match one, and matching is skipped. An invoice
+    someone adds during the run cannot slip through as a duplicate: its number is checked
+    like any other (``documents.preload_numbers``)."""
+    state = session.info.get(PULL_STATE)
+    if state is not None and _ANY_UNLINKED in state:
+        return bool(state[_ANY_UNLINKED])
+    linked = select(XeroLink.local_id).where(
+        XeroLink.connection_id == connection.id, XeroLink.record_type == RecordType.INVOICE
+    )
+    unlinked = session.scalar(
+        select(Invoice.id)
+        .where(Invoice.workspace_id == connection.workspace_id, Invoice.id.not_in(linked))
+        .limit(1)
+    )
+    if state is not None:
+        state[_ANY_UNLINKED] = unlinked is not None
+    return unlinked is not None
 
 
 def _client_of_contact(session: Session, connection: XeroConnection, contact_id: str | None) -> Client | None:

@@ -376,11 +376,11 @@ def default_due_date(invoice: Invoice) -> None:
 
 
 def _check_line_taxes(specs: Sequence[LineSpec], rates: Mapping[str, TaxRate]) -> list[FieldError]:
-    usable = sorted(code for code, rate in rates.items() if not rate.archived)
     errors = []
     for i, spec in enumerate(specs):
         rate = rates.get(spec.tax_type) if spec.tax_type is not None else None
         if spec.tax_type is not None and (rate is None or rate.archived):
+            usable = sorted(code for code, rate in rates.items() if not rate.archived)
             valid = ", ".join(usable) or "none; add tax rates first"
             message = f"unknown tax type '{spec.tax_type}'; valid: {valid}"
             errors.append(FieldError(f"lines[{i}].tax_type", message))
@@ -472,12 +472,14 @@ def _time_entries_for(
     session: Session, invoice: Invoice, specs: Sequence[LineSpec]
 ) -> dict[str, TimeEntry]:
     """The requested entries, refusing unknown ones, ones on other invoices and repeats."""
-    own_lines = {line.id for line in invoice.lines}
     wanted = [entry_id for spec in specs for entry_id in spec.time_entry_ids]
+    if not wanted:
+        return {}  # most lines (all of Xero's) invoice no hours: nothing to read or check
+    own_lines = {line.id for line in invoice.lines}
     found = {
         entry.id: entry
         for entry in session.scalars(scoped(TimeEntry, invoice.workspace_id).where(TimeEntry.id.in_(wanted)))
-    } if wanted else {}
+    }
     mark = time_entry_mark(invoice.kind)
     errors: list[FieldError] = []
     seen: set[str] = set()

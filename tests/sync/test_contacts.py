@@ -278,3 +278,25 @@ async def test_a_client_matched_on_one_page_is_not_matched_again_on_a_later_one(
     assert names[linked[second]] == "Harbour Lights Events"
     assert list(linked.values()).count(local_id) == 1
     assert len(org.records("Contacts")) == len(linked)  # every Xero contact linked once, none twice
+
+
+async def test_a_linked_client_removed_here_is_made_again_and_the_link_follows_it(
+    xero_services: XeroServices, au: Organisation, sandbox_state: SandboxState, database: Database
+) -> None:
+    """The link must point at the record the pull makes, not at the one that is gone."""
+    await _sync(xero_services, database)
+    with database.session() as session:
+        link = session.scalars(select(XeroLink).where(XeroLink.record_type == RecordType.CONTACT)).first()
+        assert link is not None
+        xero_id, gone = link.xero_id, link.local_id
+        session.delete(session.get(Client, gone))
+    await _edit_in_xero(xero_services, au, xero_id, "rename-after-removal", Name="Balmain Boatworks")
+
+    run = await _sync(xero_services, database)
+
+    assert run.status == "succeeded", run.error
+    with database.session() as session:
+        link = session.scalars(select(XeroLink).where(XeroLink.xero_id == xero_id)).one()
+        client = session.get(Client, link.local_id)
+        assert link.local_id != gone
+        assert client is not None and client.name == "Balmain Boatworks"

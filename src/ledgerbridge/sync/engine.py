@@ -255,6 +255,7 @@ def _apply(
             local_id=written.id,
         )
         session.add(link)
+    link.local_id = written.id  # also when its old record is gone and this one replaces it
     link.xero_id, link.content_hash, link.content = xero_id, digest, in_xero
     link.remote_updated_at, link.synced_at = updated or link.remote_updated_at, utcnow()
 

@@ -96,7 +96,8 @@ def start_run(
 def count(run: SyncRun, outcome: str, n: int = 1) -> None:
     """Add to one of the run's counters (created, updated, skipped, failed, calls ...).
     A new dict each time: the column is plain JSON, so only an assignment is seen."""
-    run.counts = {**run.counts, outcome: run.counts.get(outcome, 0) + n}
+    counts = run.counts or {}  # None until a new run's first flush
+    run.counts = {**counts, outcome: counts.get(outcome, 0) + n}
 
 
 def record_issue(

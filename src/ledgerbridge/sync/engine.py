@@ -238,23 +238,14 @@ def _apply(
     if isinstance(written, NewRecord):
         for table, row in written.rows:
             new_rows.add(table, row)
-        if link is None:
-            row = _link_row(connection, adapter, written.id, xero_id, digest, in_xero, updated)
-            new_rows.add(_LINKS, row)
-            return
     else:
         if written.id is None:
             written.id = new_id()  # known now, so the link needs no flush
         if getattr(written, "xero_connection_id", connection.id) is None:
             written.xero_connection_id = connection.id  # pulled from here: it belongs here
-    if link is None:
-        link = XeroLink(
-            workspace_id=connection.workspace_id,
-            connection_id=connection.id,
-            record_type=adapter.record_type,
-            local_id=written.id,
-        )
-        session.add(link)
+    if link is None:  # inserted with the page's new records
+        new_rows.add(_LINKS, _link_row(connection, adapter, written.id, xero_id, digest, in_xero, updated))
+        return
     link.local_id = written.id  # also when its old record is gone and this one replaces it
     link.xero_id, link.content_hash, link.content = xero_id, digest, in_xero
     link.remote_updated_at, link.synced_at = updated or link.remote_updated_at, utcnow()

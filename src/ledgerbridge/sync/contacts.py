@@ -75,6 +75,8 @@ class ContactsAdapter:
         """An existing client this contact already is: not yet linked in this organisation,
         with the same contact number, email, tax number or (normalised) name."""
         index = _page_index(session, self, connection)
+        if not index.candidates:
+            return None  # the usual case once every client is linked: no tests to build
         for test in _match_tests(remote):
             found = [c for c in index.candidates if test(c)]
             if len(found) == 1:

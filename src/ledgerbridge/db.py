@@ -7,7 +7,6 @@ never commits: the request dependency and the job wrapper own the unit of work
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -15,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from typing import Any
 
+import uuid_utils
 from sqlalchemy import (
     DateTime,
     MetaData,
@@ -43,7 +43,11 @@ def utcnow() -> datetime:
 
 
 def new_id() -> str:
-    return str(uuid.uuid4())
+    """A time-ordered UUID (version 7, RFC 9562): new rows land at the end of every index
+    keyed by id instead of at random places in it, so a large write (a first import of
+    tens of thousands of records) dirties and commits far fewer index pages, on SQLite and
+    PostgreSQL alike. Ids are keys, never secrets (tokens come from ``secrets``)."""
+    return str(uuid_utils.uuid7())
 
 
 class UTCDateTime(TypeDecorator[datetime]):

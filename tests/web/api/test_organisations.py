@@ -69,7 +69,7 @@ def link(
                 connection_id=connection_id,
                 record_type=record_type,
                 local_id=local_id,
-                xero_id=f"x-{connection_id[:8]}-{local_id[:8]}",
+                xero_id=f"x-{connection_id[-12:]}-{local_id[-12:]}",
                 content_hash="",
                 synced_at=session.get(XeroConnection, connection_id).created_at,  # type: ignore[union-attr]
             )

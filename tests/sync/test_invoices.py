@@ -533,3 +533,26 @@ async def test_a_first_import_arrives_whole_with_xeros_totals_and_refusals_named
                 Decimal(str(record["TotalTax"])),
                 Decimal(str(record["Total"])),
             ), record["InvoiceNumber"]
+
+
+async def test_two_xero_invoices_with_one_number_on_a_page_one_arrives_the_other_is_named(
+    xero_services: XeroServices, au: Organisation, sandbox_state: SandboxState, database: Database
+) -> None:
+    """Numbers are held as a page claims them: the second invoice asking for a number the
+    first took on the same page is refused with a message (the page is not lost to the
+    database's unique index)."""
+    org = sandbox_state.orgs[au.tenant_id]
+    drafts = (i for i in org.iter_records("Invoices") if i["Status"] == "DRAFT")
+    template = next(i for i in drafts if i["Type"] == "ACCREC")
+    twin_id = str(uuid.uuid4())
+    org.put_record("Invoices", twin_id, dict(template, InvoiceID=twin_id, Reference="The twin"))
+
+    run = await run_sync(xero_services, database, record_types=[RecordType.CONTACT, RecordType.INVOICE])
+
+    assert run.status == "partial", run.error
+    with database.session() as session:
+        same = session.scalars(select(Invoice).where(Invoice.number == template["InvoiceNumber"])).all()
+        issues = session.scalars(select(SyncIssue).where(SyncIssue.run_id == run.id)).all()
+    assert len(same) == 1
+    refused = [i for i in issues if i.xero_id in (template["InvoiceID"], twin_id)]
+    assert len(refused) == 1 and f"'{template['InvoiceNumber']}' is already used" in refused[0].message

@@ -95,7 +95,8 @@ class InvoicesAdapter:
             )
         ).tuples()
         clients = {xero_id.lower(): client for xero_id, client in rows}
-        session.info[_PAGE] = _PageIndex(clients, _any_unlinked(session, connection))
+        contacts = {client.id: xero_id for xero_id, client in clients.items()}
+        session.info[_PAGE] = _PageIndex(connection.id, clients, contacts, _any_unlinked(session, connection))
         documents.cache_reference_data(session)
         sales_numbers = (r.get("InvoiceNumber") for r in records if r.get("Type") == "ACCREC")
         documents.preload_numbers(
@@ -219,6 +220,11 @@ def _party(session: Session, invoice: Invoice) -> Client | None:
 
 
 def _contact_xero_id(session: Session, invoice: Invoice, connection_id: str | None) -> str | None:
+    index = session.info.get(_PAGE)
+    if isinstance(index, _PageIndex) and connection_id == index.connection_id:
+        known = index.contacts.get(invoice.client_id or "")
+        if known is not None:
+            return known  # read with the page (a client has one link per organisation)
     client = _party(session, invoice)
     if client is None:
         return None
@@ -254,8 +260,11 @@ _INVOICES, _LINES = cast(Table, Invoice.__table__), cast(Table, InvoiceLine.__ta
 
 @dataclass
 class _PageIndex:
+    connection_id: str
     clients: dict[str, Client]
     """Lower-cased Xero contact id -> its linked client, for this page's contacts."""
+    contacts: dict[str, str]
+    """The other way: client id -> its lower-cased Xero contact id."""
     any_unlinked: bool
     """Whether the workspace has an invoice not linked to this organisation (a match candidate)."""
 

@@ -257,21 +257,26 @@ def preload_numbers(
     numbers: Iterable[str | None],
     *conditions: Any,
 ) -> None:
-    """Which of these numbers documents of this kind (``conditions``, as ``assign_number``
-    gets them) already use, in one query, so a bulk write such as a page of pulled invoices
-    checks each number without a query of its own. Lasts for this unit of work."""
+    """Which documents of this kind (``conditions``, as ``assign_number`` gets them) hold
+    these numbers, in one query, so a bulk write such as a page of pulled invoices checks
+    each number without a query of its own. Lasts for this unit of work."""
     wanted = {n for n in numbers if n}
-    query = select(model.number).where(model.workspace_id == workspace_id, model.number.in_(sorted(wanted)))
-    taken = set(session.scalars(query.where(*conditions))) if wanted else set()
-    session.info.setdefault(_NUMBERS, {})[(model.__name__, workspace_id)] = (wanted, taken)
+    query = select(model.number, model.id).where(
+        model.workspace_id == workspace_id, model.number.in_(sorted(wanted)), *conditions
+    )
+    holders = dict(session.execute(query).tuples().all()) if wanted else {}
+    session.info.setdefault(_NUMBERS, {})[(model.__name__, workspace_id)] = (wanted, holders)
 
 
 def _number_taken(session: Session, document: Document, *conditions: Any) -> bool:
     model = type(document)
     known = session.info.get(_NUMBERS, {}).get((model.__name__, document.workspace_id))
-    if known is not None and document.number in known[0] and document.number not in known[1]:
-        known[1].add(document.number)  # taken from now on: another document asking is checked for real
-        return False
+    number, own_id = document.number, document.id
+    if known is not None and number is not None and number in known[0] and own_id is not None:
+        holders: dict[str, str] = known[1]
+        # The first document to ask for a number free in the database holds it from now on,
+        # so a second one asking in the same unit of work is refused too.
+        return holders.setdefault(number, own_id) != own_id
     clash = session.scalar(
         select(model.id).where(
             model.workspace_id == document.workspace_id,

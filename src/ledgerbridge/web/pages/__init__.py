@@ -54,7 +54,7 @@ from ledgerbridge.web.pages import org_settings as org_settings_pages
 from ledgerbridge.web.pages import projects as projects_pages
 from ledgerbridge.web.pages import time as time_pages
 from ledgerbridge.web.pages import xero_app as xero_app_pages
-from ledgerbridge.web.pages._common import STATIC_DIR, SignInRequired, render, sign_in_url
+from ledgerbridge.web.pages._common import STATIC_DIR, SignInRequired, refusal_page, sign_in_url
 from ledgerbridge.web.pages._security import CsrfRefused
 
 router = APIRouter(include_in_schema=False)
@@ -85,15 +85,12 @@ async def _sign_in_required(_request: Request, exc: Exception) -> Response:
 
 
 async def _csrf_refused(request: Request, _exc: Exception) -> HTMLResponse:
-    return render(
+    return refusal_page(
         request,
-        "refused.html",
-        {
-            "title": "This form expired",
-            "detail": "The form was sent without a valid security token (it may be from an old tab, "
-            "or from another site). Go back, reload the page and try again.",
-        },
-        status_code=403,
+        "This form expired",
+        "The form was sent without a valid security token (it may be from an old tab, "
+        "or from another site). Go back, reload the page and try again.",
+        403,
     )
 
 

@@ -101,6 +101,27 @@ def render(
     return response
 
 
+def refusal_page(
+    request: Request,
+    title: str,
+    detail: str,
+    status_code: int,
+    *,
+    session: Session | None = None,
+    actor: Actor | None = None,
+) -> HTMLResponse:
+    """The one page for anything refused or not there: what happened, what to do about it,
+    and the status that says which (403, 404, ...)."""
+    context = {"title": title, "detail": detail}
+    return render(request, "refused.html", context, session=session, actor=actor, status_code=status_code)
+
+
+def refused(request: Request, session: Session, actor: Actor, detail: str, status_code: int) -> HTMLResponse:
+    """``refusal_page`` titled by its status: "Not found" (404) or "Not allowed" (403)."""
+    title = {403: "Not allowed", 404: "Not found"}.get(status_code, "This page cannot be shown")
+    return refusal_page(request, title, detail, status_code, session=session, actor=actor)
+
+
 def redirect(request: Request, path: str, message: str | None = None, kind: str = "info") -> RedirectResponse:
     """303 to ``path`` (after a POST the browser GETs it), with a flash message."""
     response = RedirectResponse(path, status_code=303)

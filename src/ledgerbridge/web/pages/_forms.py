@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from ledgerbridge.errors import LedgerbridgeError, NotFound
 from ledgerbridge.web.api import crud
 from ledgerbridge.web.api.crud import ListQuery, Resource, _filtered
-from ledgerbridge.web.pages._common import page_actor, redirect, render
+from ledgerbridge.web.pages._common import page_actor, redirect, refusal_page, render
 from ledgerbridge.web.pages._security import CSRF_FIELD
 from ledgerbridge.work.auth import Actor
 from ledgerbridge.work.repository import Page, get_scoped, paginate
@@ -197,16 +197,13 @@ def refuse(request: Request, session: Session, actor: Actor, area: str) -> Respo
     when the actor may go ahead."""
     if actor.role.manages:
         return None
-    return render(
+    return refusal_page(
         request,
-        "refused.html",
-        {
-            "title": "Only owners and admins",
-            "detail": f"Only workspace owners and admins can add or change {area}.",
-        },
+        "Only owners and admins",
+        f"Only workspace owners and admins can add or change {area}.",
+        403,
         session=session,
         actor=actor,
-        status_code=403,
     )
 
 
@@ -220,17 +217,14 @@ def lookup(session: Session, model: type[T], workspace_id: str, record_id: str) 
 
 def missing(request: Request, session: Session, actor: Actor, what: str) -> HTMLResponse:
     """A 404 page that does not say whether the id exists in another workspace."""
-    return render(
+    return refusal_page(
         request,
-        "refused.html",
-        {
-            "title": f"No such {what}",
-            "detail": f"This {what} does not exist in your workspace. "
-            "It may have been removed, or the link is wrong.",
-        },
+        f"No such {what}",
+        f"This {what} does not exist in your workspace. "
+        "It may have been removed, or the link is wrong.",
+        404,
         session=session,
         actor=actor,
-        status_code=404,
     )
 
 

@@ -19,7 +19,7 @@ from ledgerbridge.sync.service import TWO_WAY
 from ledgerbridge.web.api import sync_log as sync_log_api
 from ledgerbridge.web.api.xero import XeroDep
 from ledgerbridge.web.deps import SessionDep
-from ledgerbridge.web.pages._common import page_actor, redirect, render
+from ledgerbridge.web.pages._common import page_actor, redirect, refusal_page, render
 from ledgerbridge.web.pages._security import require_csrf
 from ledgerbridge.work.auth import Actor
 from ledgerbridge.xero import connections
@@ -63,16 +63,13 @@ def summarise(preview: list[dict[str, Any]]) -> dict[str, dict[str, Group]]:
 
 
 def _refused(request: Request, session: Session, actor: Actor) -> HTMLResponse:
-    return render(
+    return refusal_page(
         request,
-        "refused.html",
-        {
-            "title": "Only owners and admins preview syncs",
-            "detail": "Ask an owner or admin of this workspace.",
-        },
+        "Only owners and admins preview syncs",
+        "Ask an owner or admin of this workspace.",
+        403,
         session=session,
         actor=actor,
-        status_code=403,
     )
 
 
@@ -99,13 +96,13 @@ def dry_run_page(
     try:
         connection = connections.get_connection(session, actor.workspace_id, connection_id)
     except LedgerbridgeError as exc:
-        return render(
+        return refusal_page(
             request,
-            "refused.html",
-            {"title": "No such organisation", "detail": exc.detail},
+            "No such organisation",
+            exc.detail,
+            exc.status,
             session=session,
             actor=actor,
-            status_code=exc.status,
         )
     preview_run = _run(session, connection, run)
     return render(

@@ -25,9 +25,9 @@ from ledgerbridge.sync import imports
 from ledgerbridge.sync.models import RecordType, SyncRun, XeroReference
 from ledgerbridge.web.api.xero import XeroDep
 from ledgerbridge.web.deps import SessionDep
-from ledgerbridge.web.pages._common import page_actor, redirect, render
+from ledgerbridge.web.pages._common import page_actor, redirect, refused, render
 from ledgerbridge.web.pages._security import require_csrf
-from ledgerbridge.web.pages.org_settings import managed_connection, refusal
+from ledgerbridge.web.pages.org_settings import managed_connection
 from ledgerbridge.work.auth import Actor
 from ledgerbridge.xero.models import XeroConnection
 
@@ -190,7 +190,7 @@ def imports_page(
     try:
         connection = managed_connection(session, actor, connection_id)
     except LedgerbridgeError as exc:
-        return refusal(request, session, actor, exc)
+        return refused(request, session, actor, exc.detail, exc.status)
     return _page(request, session, actor, connection, run)
 
 
@@ -201,7 +201,7 @@ async def start_import(connection_id: str, request: Request, session: SessionDep
     try:
         connection = managed_connection(session, actor, connection_id)
     except LedgerbridgeError as exc:
-        return refusal(request, session, actor, exc)
+        return refused(request, session, actor, exc.detail, exc.status)
     chosen = (await request.form()).get("record_type")
     page = PAGE.format(connection_id=connection.id)
     record_types = None if chosen == EVERYTHING else [str(chosen)]

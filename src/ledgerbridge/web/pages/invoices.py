@@ -36,7 +36,7 @@ from ledgerbridge.sync.send_invoice import in_step_with_xero, invoice_defaults, 
 from ledgerbridge.web.api.crud import store as store_update  # the API's PATCH path, as it is
 from ledgerbridge.web.api.invoices import InvoiceLineInput, InvoiceUpdate, invoices
 from ledgerbridge.web.deps import SessionDep
-from ledgerbridge.web.pages._common import page_actor, redirect, render, templates
+from ledgerbridge.web.pages._common import page_actor, redirect, refused, render, templates
 from ledgerbridge.web.pages._security import require_csrf
 from ledgerbridge.work import documents, invoicing
 from ledgerbridge.work.auth import Actor
@@ -517,23 +517,11 @@ def _render_build(
     )
 
 
-def _refused(request: Request, session: Session, actor: Actor, detail: str, status_code: int) -> HTMLResponse:
-    title = "Not found" if status_code == 404 else "Not allowed"
-    return render(
-        request,
-        "refused.html",
-        {"title": title, "detail": detail},
-        session=session,
-        actor=actor,
-        status_code=status_code,
-    )
-
-
 @router.get(PAGE + "/new", response_class=HTMLResponse)
 def build_form(request: Request, session: SessionDep, kind: str = "sales") -> HTMLResponse:
     actor = page_actor(request, session)
     if not actor.role.manages:
-        return _refused(
+        return refused(
             request,
             session,
             actor,
@@ -556,7 +544,7 @@ def build(request: Request, session: SessionDep, posted: FormDep) -> Response:
     person saw, so the invoice saved is the one they checked."""
     actor = page_actor(request, session)
     if not actor.role.manages:
-        return _refused(
+        return refused(
             request,
             session,
             actor,
@@ -709,7 +697,7 @@ def _load(request: Request, session: Session, invoice_id: str) -> tuple[Actor, I
     try:
         return actor, get_scoped(session, Invoice, actor.workspace_id, invoice_id)
     except NotFound:
-        return actor, _refused(
+        return actor, refused(
             request,
             session,
             actor,

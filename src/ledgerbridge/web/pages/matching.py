@@ -31,7 +31,7 @@ from ledgerbridge.sync.models import RecordType, XeroLink
 from ledgerbridge.web.api import links as links_api
 from ledgerbridge.web.api.xero import XeroDep
 from ledgerbridge.web.deps import SessionDep
-from ledgerbridge.web.pages._common import page_actor, redirect, render
+from ledgerbridge.web.pages._common import page_actor, redirect, refusal_page, render
 from ledgerbridge.web.pages._security import require_csrf
 from ledgerbridge.work.auth import Actor
 from ledgerbridge.work.models import Client
@@ -211,35 +211,18 @@ def preview(xero: XeroServices, connection_id: str, contacts: list[dict[str, Any
     )
 
 
-def _refused(
-    request: Request, session: Session, actor: Actor, title: str, detail: str, status: int
-) -> HTMLResponse:
-    return render(
-        request,
-        "refused.html",
-        {"title": title, "detail": detail},
-        session=session,
-        actor=actor,
-        status_code=status,
-    )
-
-
 def _connection(
     request: Request, session: Session, actor: Actor, connection_id: str
 ) -> XeroConnection | HTMLResponse:
     if not actor.role.manages:
-        return _refused(
-            request,
-            session,
-            actor,
-            "Only owners and admins match contacts",
-            "Ask an owner or admin of this workspace to review the matches.",
-            403,
-        )
+        title = "Only owners and admins match contacts"
+        detail = "Ask an owner or admin of this workspace to review the matches."
+        return refusal_page(request, title, detail, 403, session=session, actor=actor)
     try:
         return connections.get_connection(session, actor.workspace_id, connection_id)
     except LedgerbridgeError as exc:
-        return _refused(request, session, actor, "No such organisation", exc.detail, exc.status)
+        title = "No such organisation"
+        return refusal_page(request, title, exc.detail, exc.status, session=session, actor=actor)
 
 
 def _render(

@@ -38,7 +38,7 @@ from ledgerbridge.sync.settings import (
 )
 from ledgerbridge.web.api.sync_settings import SettingsIn
 from ledgerbridge.web.deps import SessionDep
-from ledgerbridge.web.pages._common import page_actor, redirect, render
+from ledgerbridge.web.pages._common import page_actor, redirect, refused, render
 from ledgerbridge.web.pages._security import require_csrf
 from ledgerbridge.work.auth import Actor
 from ledgerbridge.xero.connections import get_connection
@@ -96,19 +96,6 @@ REFERENCES: dict[str, RecordType] = {
 
 
 # -- shared with the imports page ------------------------------------------------------------
-
-
-def refusal(request: Request, session: Session, actor: Actor, exc: LedgerbridgeError) -> HTMLResponse:
-    """A plain page for "not yours" (404) and "not allowed" (403), with its own status."""
-    title = {403: "Not allowed", 404: "Not found"}.get(exc.status, "This page cannot be shown")
-    return render(
-        request,
-        "refused.html",
-        {"title": title, "detail": exc.detail},
-        session=session,
-        actor=actor,
-        status_code=exc.status,
-    )
 
 
 def managed_connection(session: Session, actor: Actor, connection_id: str) -> XeroConnection:
@@ -287,7 +274,7 @@ def settings_page(connection_id: str, request: Request, session: SessionDep) -> 
     try:
         connection = managed_connection(session, actor, connection_id)
     except LedgerbridgeError as exc:
-        return refusal(request, session, actor, exc)
+        return refused(request, session, actor, exc.detail, exc.status)
     options = reference_options(session, connection.id)
     return _page(request, session, actor, connection, _values_of(settings_for(session, connection)), options)
 
@@ -298,7 +285,7 @@ async def save_settings(connection_id: str, request: Request, session: SessionDe
     try:
         connection = managed_connection(session, actor, connection_id)
     except LedgerbridgeError as exc:
-        return refusal(request, session, actor, exc)
+        return refused(request, session, actor, exc.detail, exc.status)
     values = _values_from(await request.form())
     options = reference_options(session, connection.id)
     errors = save(session, connection, values)
@@ -309,4 +296,4 @@ async def save_settings(connection_id: str, request: Request, session: SessionDe
     return redirect(request, page, f"Settings saved for {connection.tenant_name}.", "success")
 
 
-__all__ = ["managed_connection", "reference_options", "refusal", "router", "save"]
+__all__ = ["managed_connection", "reference_options", "router", "save"]

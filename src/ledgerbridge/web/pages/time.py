@@ -43,7 +43,7 @@ from ledgerbridge.errors import FieldError, LedgerbridgeError, NotFound, Permiss
 from ledgerbridge.web.api.crud import Input, store
 from ledgerbridge.web.api.time_entries import TimeEntryCreate, TimeEntryUpdate, time_entries
 from ledgerbridge.web.deps import SessionDep
-from ledgerbridge.web.pages._common import page_actor, redirect, render
+from ledgerbridge.web.pages._common import page_actor, redirect, refused, render
 from ledgerbridge.web.pages._security import require_csrf
 from ledgerbridge.work import time_locks
 from ledgerbridge.work.auth import Actor
@@ -420,18 +420,6 @@ def _parse_week(value: str | None, today: date) -> date:
         return monday_of(today)
 
 
-def _refused(request: Request, session: Session, actor: Actor, detail: str, status: int) -> HTMLResponse:
-    title = "Not found" if status == 404 else "Not allowed"
-    return render(
-        request,
-        "refused.html",
-        {"title": title, "detail": detail},
-        session=session,
-        actor=actor,
-        status_code=status,
-    )
-
-
 def _week_page(
     request: Request,
     session: Session,
@@ -543,9 +531,9 @@ def time_page(
     try:
         chosen = choose_member(session, actor, member)
     except NotFound as exc:
-        return _refused(request, session, actor, exc.detail, 404)
+        return refused(request, session, actor, exc.detail, 404)
     except PermissionDenied as exc:
-        return _refused(request, session, actor, exc.detail, 403)
+        return refused(request, session, actor, exc.detail, 403)
     today = local_now(session, actor.workspace_id).date()
     return _week_page(request, session, actor, chosen, _parse_week(week, today), task_search=task_q)
 
@@ -567,13 +555,13 @@ async def add_entry(request: Request, session: SessionDep) -> Response:
     try:
         member = choose_member(session, actor, form.get("member_id") or None)
     except NotFound as exc:
-        return _refused(request, session, actor, exc.detail, 404)
+        return refused(request, session, actor, exc.detail, 404)
     except PermissionDenied as exc:
-        return _refused(request, session, actor, exc.detail, 403)
+        return refused(request, session, actor, exc.detail, 403)
     today = local_now(session, actor.workspace_id).date()
     monday = _parse_week(form.get("week"), today)
     if member is None:
-        return _refused(
+        return refused(
             request, session, actor, "Your user is not linked to a member yet; ask an admin.", 403
         )
     values, form_errors = _field_values(form, manages=actor.role.manages)
@@ -678,9 +666,9 @@ def _entry_or_refusal(
     try:
         return load_entry(session, actor, entry_id)
     except NotFound as exc:
-        return _refused(request, session, actor, exc.detail, 404)
+        return refused(request, session, actor, exc.detail, 404)
     except PermissionDenied as exc:
-        return _refused(request, session, actor, exc.detail, 403)
+        return refused(request, session, actor, exc.detail, 403)
 
 
 @router.get(PAGE + "/entries/{entry_id}", response_class=HTMLResponse)
@@ -759,11 +747,11 @@ async def start_timer(request: Request, session: SessionDep) -> Response:
     try:
         member = choose_member(session, actor, form.get("member_id") or None)
     except NotFound as exc:
-        return _refused(request, session, actor, exc.detail, 404)
+        return refused(request, session, actor, exc.detail, 404)
     except PermissionDenied as exc:
-        return _refused(request, session, actor, exc.detail, 403)
+        return refused(request, session, actor, exc.detail, 403)
     if member is None:
-        return _refused(
+        return refused(
             request, session, actor, "Your user is not linked to a member yet; ask an admin.", 403
         )
     now = local_now(session, actor.workspace_id)
@@ -846,9 +834,9 @@ async def approve_week(request: Request, session: SessionDep) -> Response:
         actor.require_manager()
         member = get_scoped(session, Member, actor.workspace_id, form.get("member_id") or "")
     except NotFound as exc:
-        return _refused(request, session, actor, exc.detail, 404)
+        return refused(request, session, actor, exc.detail, 404)
     except PermissionDenied as exc:
-        return _refused(request, session, actor, exc.detail, 403)
+        return refused(request, session, actor, exc.detail, 403)
     today = local_now(session, actor.workspace_id).date()
     monday = _parse_week(form.get("week"), today)
     back = _back(member, monday, actor, session)

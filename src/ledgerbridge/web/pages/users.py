@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ledgerbridge.errors import LedgerbridgeError
 from ledgerbridge.web.deps import SessionDep
-from ledgerbridge.web.pages._common import page_actor, redirect, render
+from ledgerbridge.web.pages._common import page_actor, redirect, refusal_page, render
 from ledgerbridge.web.pages._security import require_csrf
 from ledgerbridge.work import users as user_service
 from ledgerbridge.work.auth import Actor
@@ -37,16 +37,13 @@ FIELD_NAMES = {"email": "Email", "name": "Name", "role": "Role", "password": "Pa
 
 
 def _refused(request: Request, session: Session, actor: Actor) -> HTMLResponse:
-    return render(
+    return refusal_page(
         request,
-        "refused.html",
-        {
-            "title": "Only owners and admins manage users",
-            "detail": "Ask an owner or admin of this workspace to add people or change roles.",
-        },
+        "Only owners and admins manage users",
+        "Ask an owner or admin of this workspace to add people or change roles.",
+        403,
         session=session,
         actor=actor,
-        status_code=403,
     )
 
 
@@ -186,13 +183,13 @@ def confirm_remove(user_id: str, request: Request, session: SessionDep) -> Respo
         return _refused(request, session, actor)
     found = _member(session, actor, user_id)
     if found is None:
-        return render(
+        return refusal_page(
             request,
-            "refused.html",
-            {"title": "No such user here", "detail": "That person is not a user of this workspace."},
+            "No such user here",
+            "That person is not a user of this workspace.",
+            404,
             session=session,
             actor=actor,
-            status_code=404,
         )
     user, role = found
     return render(

@@ -17,7 +17,7 @@ from sqlalchemy.orm import object_session
 
 from ledgerbridge.errors import LedgerbridgeError
 from ledgerbridge.web.deps import SESSION_COOKIE, SessionDep
-from ledgerbridge.web.pages._common import page_actor, redirect, render, safe_next, templates
+from ledgerbridge.web.pages._common import page_actor, redirect, refusal_page, render, safe_next, templates
 from ledgerbridge.web.pages._security import require_csrf
 from ledgerbridge.work import users as user_service
 from ledgerbridge.work.models import Role, User, Workspace
@@ -66,17 +66,14 @@ def switch(
         user_service.switch_web_session(session, request.cookies.get(SESSION_COOKIE, ""), workspace_id)
     except LedgerbridgeError:
         session.rollback()
-        return render(
+        return refusal_page(
             request,
-            "refused.html",
-            {
-                "title": "Not one of your workspaces",
-                "detail": "You are not a user of that workspace, so you cannot switch to it. "
-                "Ask one of its owners to add you.",
-            },
+            "Not one of your workspaces",
+            "You are not a user of that workspace, so you cannot switch to it. "
+            "Ask one of its owners to add you.",
+            403,
             session=session,
             actor=actor,
-            status_code=403,
         )
     workspace = session.get(Workspace, workspace_id)
     name = workspace.name if workspace is not None else "the other workspace"

@@ -21,9 +21,8 @@ from sqlalchemy.orm import Session
 from ledgerbridge.errors import LedgerbridgeError, NotFound, ValidationFailed
 from ledgerbridge.web.api.xero import XeroDep
 from ledgerbridge.web.deps import SessionDep
-from ledgerbridge.web.pages._common import page_actor, redirect, render
+from ledgerbridge.web.pages._common import page_actor, redirect, refused, render
 from ledgerbridge.web.pages._security import require_csrf
-from ledgerbridge.web.pages.org_settings import refusal
 from ledgerbridge.work.auth import Actor
 from ledgerbridge.xero import apps
 from ledgerbridge.xero.services import XeroServices
@@ -81,7 +80,7 @@ def _manager(request: Request, session: Session) -> tuple[Actor, HTMLResponse | 
     try:
         actor.require_manager()
     except LedgerbridgeError as exc:
-        return actor, refusal(request, session, actor, exc)
+        return actor, refused(request, session, actor, exc.detail, exc.status)
     return actor, None
 
 

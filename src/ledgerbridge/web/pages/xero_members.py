@@ -37,7 +37,7 @@ from ledgerbridge.sync.models import RecordType, SyncSettings, XeroReference
 from ledgerbridge.sync.settings import settings_for, update_settings
 from ledgerbridge.web.api.xero import XeroDep
 from ledgerbridge.web.deps import SessionDep
-from ledgerbridge.web.pages._common import page_actor, redirect, render
+from ledgerbridge.web.pages._common import page_actor, redirect, refusal_page, render
 from ledgerbridge.web.pages._security import require_csrf
 from ledgerbridge.work.auth import Actor
 from ledgerbridge.work.models import Member, MemberKind
@@ -64,13 +64,13 @@ def refused(request: Request, session: Session, actor: Actor | None, exc: Ledger
     """A refusal page with the right status: 404 for a record of another workspace (or none),
     403 for a member asking for a manager's action."""
     titles = {404: "Not found", 403: "Only owners and admins can do this"}
-    return render(
+    return refusal_page(
         request,
-        "refused.html",
-        {"title": titles.get(exc.status, "This could not be done"), "detail": exc.detail},
+        titles.get(exc.status, "This could not be done"),
+        exc.detail,
+        exc.status if exc.status in titles else 400,
         session=session,
         actor=actor,
-        status_code=exc.status if exc.status in titles else 400,
     )
 
 

@@ -273,11 +273,10 @@ def nothing_lost(world: World, model: Model) -> list[str]:
                 continue
             org = next(o for o in world.orgs.values() if o.connection_id == link.connection_id)
             remote = world.xero_record(org, "Contacts", link.xero_id)
-            if remote is not None and remote.get("EmailAddress") != client.email:
-                if (link.connection_id, client_id) not in open_records:
-                    problems.append(
-                        f"client {client.name}: email here {client.email!r}, in Xero {remote.get('EmailAddress')!r}"
-                    )
+            differs = remote is not None and remote.get("EmailAddress") != client.email
+            if differs and (link.connection_id, client_id) not in open_records:
+                theirs = remote.get("EmailAddress") if remote else None
+                problems.append(f"client {client.name}: email here {client.email!r}, in Xero {theirs!r}")
     return problems
 
 

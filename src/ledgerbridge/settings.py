@@ -45,6 +45,13 @@ class Settings(BaseSettings):
         description="Run background jobs (syncs, scheduled sends) inside the web process. Turn off "
         "when `ledgerbridge worker` runs them instead.",
     )
+    push_debounce_seconds: float = Field(
+        default=3.0,
+        ge=0,
+        le=300,
+        description="How long after a saved change its organisation's push runs, where auto-sync is "
+        "on for that record type: saves within this window go to Xero together, in one push.",
+    )
 
     xero_sandbox_url: str | None = Field(
         default=None,

@@ -32,6 +32,7 @@ SYNC_MANUAL = "sync.manual"
 REFRESH_IDLE = "xero.refresh_idle"
 PRUNE_JOBS = "jobs.prune"
 SEND_INVOICES = "invoices.send_due"
+PUSH_SAVED = "sync.push_saved"
 
 DAILY: tuple[str, ...] = (REFRESH_IDLE, PRUNE_JOBS)
 CADENCES = ("immediately", "weekly", "monthly")
@@ -290,3 +291,58 @@ def _queue_send(
         dedupe_key=_send_key(connection_id),
         run_at=next_invoice_send(now, cadence, timezone),
     )
+
+
+# ------------------------------------------------------------------------------ push on save
+
+_PUSH_TRIES = 3
+
+
+def request_push(
+    session: Session, connection_id: str, workspace_id: str, now: datetime, delay: timedelta
+) -> Job | None:
+    """Changes to records of this organisation were saved (with auto-sync on for their
+    type): queue "sync.push_saved" ``delay`` from ``now``, in the caller's transaction. One
+    waiting job per organisation, so a burst of saves is one push; it takes the sync lock,
+    so it never runs beside a sync. None when no handler for it is registered.
+
+    Coalescing onto a waiting job also locks that job's row until the caller commits (a
+    no-op UPDATE that still requires it to be queued): a worker claiming it waits, so the
+    push it runs sees this change. On SQLite the caller already holds the write lock; on
+    PostgreSQL, without it, a job claimed between the lookup and the commit would run
+    without this change and nothing would be left queued for it. A job claimed before the
+    lock is taken is not waited for: a new one is queued instead.
+    """
+    if not registry.is_registered(PUSH_SAVED):
+        return None
+    for _ in range(_PUSH_TRIES):
+        job = enqueue(
+            session,
+            PUSH_SAVED,
+            {"connection_id": connection_id},
+            workspace_id=workspace_id,
+            lock_key=sync_lock_key(connection_id),  # a push pulls and pushes: never beside a sync
+            dedupe_key=_push_key(connection_id),
+            run_at=now + delay,
+        )
+        held = session.scalar(
+            update(Job)
+            .where(Job.id == job.id, Job.status == JobStatus.QUEUED)
+            .values(run_at=Job.run_at)
+            .returning(Job.id)
+            .execution_options(synchronize_session=False)
+        )
+        if held is not None:
+            return job
+    raise Conflict(f"the push of {connection_id} kept starting while it was being queued; try again")
+
+
+def queued_push(session: Session, connection_id: str) -> Job | None:
+    """The organisation's waiting push of saved changes, if any."""
+    return session.scalar(
+        select(Job).where(Job.dedupe_key == _push_key(connection_id), Job.status == JobStatus.QUEUED)
+    )
+
+
+def _push_key(connection_id: str) -> str:
+    return f"{PUSH_SAVED}:{connection_id}"

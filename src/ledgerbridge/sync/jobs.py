@@ -13,6 +13,7 @@ import ledgerbridge.sync.imports  # noqa: F401 - registers the "sync.import" job
 from ledgerbridge.jobs.registry import JobContext, job
 from ledgerbridge.sync import (
     members,  # noqa: F401 - registers the "members.to_xero" job
+    push_on_save,  # noqa: F401 - registers the "sync.push_saved" job
     sending,  # noqa: F401 - registers the "invoices.send_due" job
 )
 from ledgerbridge.sync.models import RecordType, SyncSettings

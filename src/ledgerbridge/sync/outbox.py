@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, false, or_, select, update
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from ledgerbridge.db import utcnow
 from ledgerbridge.jobs import scheduler
+from ledgerbridge.settings import get_settings
 from ledgerbridge.sync.models import OutboxEntry, OutboxStatus, RecordType, SyncSettings, XeroLink
 from ledgerbridge.work.models import Client, CreditNote, Invoice, Item, Payment, PurchaseOrder
 from ledgerbridge.xero.models import ConnectionStatus, XeroConnection
@@ -163,7 +165,33 @@ def record_change(
     session.flush()
     if record_type is RecordType.INVOICE:
         _request_sending(session, written)
+    _request_push(session, written)
     return written
+
+
+def _request_push(session: Session, written: list[OutboxEntry]) -> None:
+    """Rows were written (so auto-sync is on for their type there): plan the push of each
+    organisation's saved changes a few seconds from now (``scheduler.request_push``), so a
+    save reaches Xero within seconds, not at the next auto-sync. Invoice rows the
+    organisation's own send job takes are left to it (``_left_to_push``)."""
+    delay = timedelta(seconds=get_settings().push_debounce_seconds)
+    for connection_id, workspace_id in dict.fromkeys(
+        (e.connection_id, e.workspace_id) for e in written if _left_to_push(session, e)
+    ):
+        scheduler.request_push(session, connection_id, workspace_id, utcnow(), delay)
+
+
+def _left_to_push(session: Session, entry: OutboxEntry) -> bool:
+    """Whether only the push of saved changes sends this row soon. An invoice's send job
+    takes it when the organisation sends immediately (queued at once by
+    ``_request_sending``), and at its slot when it is new there and held (``holds_new``);
+    an edit of an invoice Xero has is never held, and waits for no send."""
+    if entry.record_type is not RecordType.INVOICE:
+        return True
+    if not holds_new(session, entry.connection_id, entry.record_type):
+        return False
+    linked = _linked(entry.connection_id, entry.record_type).where(XeroLink.local_id == entry.local_id)
+    return session.scalar(linked) is not None
 
 
 def _request_sending(session: Session, written: list[OutboxEntry]) -> None:

@@ -189,3 +189,23 @@ def test_a_client_added_and_archived_here_reaches_xero(
     assert "Waiting to send" in _row(waiting, client.id)
     _sync_contacts(service, xero_services, database)
     assert _contacts(sandbox_state, au)["Manly Ferries Pty Ltd"]["ContactStatus"] == "ARCHIVED"
+
+
+@pytest.mark.usefixtures("seeded")
+def test_the_form_says_whether_saving_sends_the_change(
+    au: Organisation, service: TestClient, database: Database
+) -> None:
+    """With contacts auto-sync on, saving sends within seconds; off, the form says it does not."""
+    with database.session() as session:
+        connection = session.scalars(select(XeroConnection)).one()
+        bondi = session.scalars(select(Client.id).where(Client.name == "Bondi Surf Co")).one()
+    page = f"/clients/{bondi}/edit"
+    assert "Saving sends the change to Demo Company (AU) within seconds." in service.get(page).text
+
+    response = service.put(
+        f"/api/v1/xero/connections/{connection.id}/settings", json={"auto_sync": {"contact": False}}
+    )
+    assert response.status_code == 200, response.text
+    text = service.get(page).text
+    assert "Saving sends the change" not in text
+    assert "Auto-sync of contacts is off for Demo Company (AU), so saving here does not send" in text

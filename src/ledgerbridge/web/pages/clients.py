@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledgerbridge.sync.models import OutboxEntry, OutboxStatus, RecordType, XeroLink
+from ledgerbridge.sync.outbox import auto_sync_on, connections_for
 from ledgerbridge.web.api.clients import ClientQuery, clients
 from ledgerbridge.web.deps import SessionDep
 from ledgerbridge.web.pages._common import page_actor, render
@@ -110,6 +111,25 @@ def xero_states(session: Session, workspace_id: str, client_ids: list[str]) -> d
     return states
 
 
+@dataclass(frozen=True)
+class Saving:
+    """What saving a client does in Xero, per organisation its change goes to
+    (``outbox.connections_for``): sent within seconds where contacts auto-sync, not sent
+    where that is off (``outbox.record_change`` writes no row there)."""
+
+    sends: list[str] = field(default_factory=list)
+    not_sent: list[str] = field(default_factory=list)
+
+
+def saving(session: Session, workspace_id: str, client_id: str) -> Saving:
+    """Where a save of this client goes, so the form says what pressing Save will do."""
+    result = Saving()
+    for connection in connections_for(session, workspace_id, RecordType.CONTACT, client_id):
+        sends = auto_sync_on(session, connection.id, RecordType.CONTACT)
+        (result.sends if sends else result.not_sent).append(connection.tenant_name)
+    return result
+
+
 def _values_of(client: Client) -> dict[str, str]:
     values = {name: getattr(client, name) or "" for name in LABELS if name != "form"}
     values.update({name: "on" if getattr(client, name) else "" for name in CHECKBOXES})
@@ -139,10 +159,11 @@ def _form_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     state = xero_states(session, actor.workspace_id, [client.id]).get(client.id) if client else None
+    sends = saving(session, actor.workspace_id, client.id) if client else None
     return render(
         request,
         "work/clients_form.html",
-        {"form": form, "client": client, "labels": LABELS, "xero": state},
+        {"form": form, "client": client, "labels": LABELS, "xero": state, "saving": sends},
         session=session,
         actor=actor,
         status_code=status_code,

@@ -9,13 +9,14 @@ runner, as in the web process. ``Stats`` counts what a walk did, for ``bench/soa
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
 
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 from sqlalchemy import select
 
 from ledgerbridge.jobs import queue
@@ -39,6 +40,30 @@ class Stats:
 
 NAMES = st.sampled_from(["Coogee Cafe", "Manly Ferries", "Glebe Books", "Newtown Bikes", "Bondi Surf Co"])
 EMAILS = st.sampled_from(["a@x.example.com", "b@x.example.com", "accounts@y.example.com"])
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    arguments: dict[str, st.SearchStrategy[Any]]
+    available: Callable[[Any], bool]
+
+
+ACTIONS: dict[str, Action] = {}
+
+
+def action(
+    available: Callable[[Any], bool] = lambda _machine: True, **arguments: st.SearchStrategy[Any]
+) -> Any:
+    """One kind of step a walk can take, with the strategies of its arguments. The
+    machine's single rule draws which action comes next, evenly among those available,
+    so every walk mixes people, Xero and the system from its first step."""
+
+    def register(method: Callable[..., None]) -> Callable[..., None]:
+        ACTIONS[method.__name__] = Action(method.__name__, arguments, available)
+        return method
+
+    return register
 
 
 class IntegrationMachine(RuleBasedStateMachine):
@@ -91,7 +116,7 @@ class IntegrationMachine(RuleBasedStateMachine):
 
     # -- the work side --------------------------------------------------------------------
 
-    @rule(minutes=st.integers(15, 480), days_back=st.integers(0, 20), contractor=st.booleans())
+    @action(minutes=st.integers(15, 480), days_back=st.integers(0, 20), contractor=st.booleans())
     def track_time(self, minutes: int, days_back: int, contractor: bool) -> None:
         self._act("track time")
         seeded = self.world.seeded
@@ -108,13 +133,13 @@ class IntegrationMachine(RuleBasedStateMachine):
         )
         assert answer.status_code == 201, answer.text
 
-    @rule()
+    @action()
     def invoice_hours(self) -> None:
         """Hours to an invoice: no hour the walk saw invoiced may come back."""
         self._act("invoice hours")
         self._from_time({"client_id": self.world.seeded.client_id}, self.model.invoiced)
 
-    @rule()
+    @action()
     def bill_hours(self) -> None:
         self._act("bill hours")
         self._from_time({"member_id": self.world.seeded.contractor_id}, self.model.billed)
@@ -144,7 +169,7 @@ class IntegrationMachine(RuleBasedStateMachine):
                 query = query.where(Invoice.status.in_(statuses))
             return list(session.scalars(query))
 
-    @rule(pick=st.integers(0, 50), extra=st.decimals("1", "500", places=2))
+    @action(pick=st.integers(0, 50), extra=st.decimals("1", "500", places=2))
     def add_expense_line(self, pick: int, extra: Decimal) -> None:
         """Edit a draft: keep its hours' lines and add an expense line."""
         drafts = self._local_invoices(InvoiceStatus.DRAFT)
@@ -160,7 +185,7 @@ class IntegrationMachine(RuleBasedStateMachine):
         answer = self.world.api("PATCH", f"/invoices/{invoice['id']}", json={"lines": lines})
         assert answer.status_code in (200, 409, 422), answer.text
 
-    @rule(pick=st.integers(0, 50))
+    @action(pick=st.integers(0, 50))
     def approve(self, pick: int) -> None:
         drafts = self._local_invoices(InvoiceStatus.DRAFT)
         if not drafts:
@@ -171,7 +196,7 @@ class IntegrationMachine(RuleBasedStateMachine):
         )
         assert answer.status_code in (200, 409, 422), answer.text
 
-    @rule(pick=st.integers(0, 50))
+    @action(pick=st.integers(0, 50))
     def send_via_xero(self, pick: int) -> None:
         invoices = self._local_invoices(InvoiceStatus.DRAFT, InvoiceStatus.APPROVED)
         if not invoices:
@@ -183,7 +208,7 @@ class IntegrationMachine(RuleBasedStateMachine):
         if answer.status_code in (200, 202) and invoice.kind == "sales":
             self.model.sent.add(invoice.id)
 
-    @rule(pick=st.integers(0, 50), share=st.sampled_from([Decimal("0.25"), Decimal("0.5"), Decimal("1")]))
+    @action(pick=st.integers(0, 50), share=st.sampled_from([Decimal("0.25"), Decimal("0.5"), Decimal("1")]))
     def record_payment(self, pick: int, share: Decimal) -> None:
         invoices = self._local_invoices(InvoiceStatus.APPROVED, InvoiceStatus.SENT)
         if not invoices:
@@ -201,7 +226,7 @@ class IntegrationMachine(RuleBasedStateMachine):
         )
         assert answer.status_code in (201, 409, 422), answer.text
 
-    @rule(name=NAMES, email=EMAILS)
+    @action(name=NAMES, email=EMAILS)
     def save_client(self, name: str, email: str) -> None:
         """Create a client, or edit the one of that name."""
         self._act("save client")
@@ -255,7 +280,7 @@ class IntegrationMachine(RuleBasedStateMachine):
                 )
             )
 
-    @rule(pick=st.integers(0, 50), email=EMAILS)
+    @action(pick=st.integers(0, 50), email=EMAILS)
     def xero_edits_contact(self, pick: int, email: str) -> None:
         linked = [
             link
@@ -284,7 +309,7 @@ class IntegrationMachine(RuleBasedStateMachine):
                 found.append(record)
         return found
 
-    @rule(pick=st.integers(0, 50))
+    @action(pick=st.integers(0, 50))
     def xero_authorises(self, pick: int) -> None:
         drafts = self._our_invoices_in_xero(self.au, "DRAFT", "SUBMITTED")
         if not drafts:
@@ -298,7 +323,7 @@ class IntegrationMachine(RuleBasedStateMachine):
             {"InvoiceID": record["InvoiceID"], "Status": "AUTHORISED"},
         )
 
-    @rule(pick=st.integers(0, 50), full=st.booleans())
+    @action(pick=st.integers(0, 50), full=st.booleans())
     def xero_pays(self, pick: int, full: bool) -> None:
         open_ = self._our_invoices_in_xero(self.au, "AUTHORISED")
         if not open_:
@@ -324,7 +349,7 @@ class IntegrationMachine(RuleBasedStateMachine):
             for payment in answer.json().get("Payments", []):
                 self.au.made_by_other["Payments"].add(payment["PaymentID"])
 
-    @rule(pick=st.integers(0, 50))
+    @action(pick=st.integers(0, 50))
     def xero_voids(self, pick: int) -> None:
         open_ = [
             r for r in self._our_invoices_in_xero(self.au, "AUTHORISED") if not Decimal(str(r["AmountPaid"]))
@@ -337,7 +362,7 @@ class IntegrationMachine(RuleBasedStateMachine):
             self.au.other.post, "Invoices", "Invoices", {"InvoiceID": record["InvoiceID"], "Status": "VOIDED"}
         )
 
-    @rule(pick=st.integers(0, 50), amount=st.decimals("10", "900", places=2))
+    @action(pick=st.integers(0, 50), amount=st.decimals("10", "900", places=2))
     def xero_creates_invoice(self, pick: int, amount: Decimal) -> None:
         contacts = self._linked(self.au, RecordType.CONTACT)
         if not contacts:
@@ -371,12 +396,12 @@ class IntegrationMachine(RuleBasedStateMachine):
 
     # -- the system -----------------------------------------------------------------------
 
-    @rule(pick=st.integers(0, 3))
+    @action(pick=st.integers(0, 3))
     def force_sync(self, pick: int) -> None:
         self._act("Force sync")
         self._sync(self._org(pick), "Force sync")
 
-    @rule(pick=st.integers(0, 3))
+    @action(pick=st.integers(0, 3))
     def scheduled_sync(self, pick: int) -> None:
         self._act("scheduled sync")
         org = self._org(pick)
@@ -391,7 +416,7 @@ class IntegrationMachine(RuleBasedStateMachine):
             )
         self.world.run_jobs()
 
-    @rule(how=st.sampled_from(["on time", "twice", "lost"]))
+    @action(how=st.sampled_from(["on time", "twice", "lost"]))
     def webhooks(self, how: str) -> None:
         """Xero's pending events arrive (those held back by earlier steps arrive late),
         arrive twice, or are lost for good."""
@@ -405,7 +430,7 @@ class IntegrationMachine(RuleBasedStateMachine):
             self.world.redeliver(self.world.delivered[-1])
             self.world.run_jobs()
 
-    @rule(pick=st.integers(0, 3))
+    @action(pick=st.integers(0, 3))
     def two_workers(self, pick: int) -> None:
         """A scheduled sync and a Force sync queued together, and pending webhooks, taken
         by two workers at once (they interleave at every call to Xero)."""
@@ -436,13 +461,14 @@ class IntegrationMachine(RuleBasedStateMachine):
 
         world.call(both)
 
-    @rule()
+    @action()
     def run_jobs(self) -> None:
         self._act("run jobs")
         self.world.run_jobs()
 
-    @precondition(lambda self: self.faults)
-    @rule(kind=st.sampled_from(["503", "500", "timeout", "lost response"]))
+    @action(
+        available=lambda self: self.faults, kind=st.sampled_from(["503", "500", "timeout", "lost response"])
+    )
     def fault(self, kind: str) -> None:
         """Xero fails the next call; the walk then carries on as users would."""
         self._act(f"fault {kind}")
@@ -455,8 +481,7 @@ class IntegrationMachine(RuleBasedStateMachine):
         self.world.set_faults(self.au, **faults)
         self.faulty = True
 
-    @precondition(lambda self: NZ not in self.world.orgs)
-    @rule()
+    @action(available=lambda self: NZ not in self.world.orgs)
     def connect_second_organisation(self) -> None:
         self._act("connect a second organisation")
         org = self.world.connect(NZ)
@@ -474,7 +499,7 @@ class IntegrationMachine(RuleBasedStateMachine):
             f"{[i.message for i in issues][:5]}"
         )
 
-    @rule()
+    @action()
     def quiet_sync(self) -> None:
         """Faults clear, webhooks arrive, a full sync of every organisation: then the two
         sides must agree, or the sync log must say why not."""
@@ -503,6 +528,13 @@ class IntegrationMachine(RuleBasedStateMachine):
             }
         missing = {i: issues.get(i) for i in self.model.sent - self.model.deleted if i not in linked}
         assert not missing, f"invoices sent via Xero that never arrived: {missing}"
+
+    @rule(data=st.data())
+    def step(self, data: st.DataObject) -> None:
+        names = sorted(name for name, a in ACTIONS.items() if a.available(self))
+        chosen = ACTIONS[data.draw(st.sampled_from(names), label="action")]
+        arguments = data.draw(st.fixed_dictionaries(chosen.arguments), label=chosen.name)
+        getattr(self, chosen.name)(**arguments)
 
     # -- the invariants -------------------------------------------------------------------
 

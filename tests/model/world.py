@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -222,6 +222,22 @@ class World:
         runner = InProcessRunner(self.database, self.xero, self.clock, "model-worker", schedule=False)
         ran: int = self.call(runner.run_until_idle)
         return ran
+
+    def concurrently(self, request: Callable[[], httpx.Response], workers: int = 2) -> httpx.Response:
+        """``workers`` job runners work the queue while ``request`` (an API call) is made:
+        they interleave on the app's event loop at every await (each call to Xero)."""
+        runners = [
+            InProcessRunner(self.database, self.xero, self.clock, f"worker-{n}", schedule=False)
+            for n in range(1, workers + 1)
+        ]
+        portal = self.app.portal
+        assert portal is not None
+        running = [portal.start_task_soon(r.run_until_idle) for r in runners]
+        try:
+            return request()
+        finally:
+            for future in running:
+                future.result(timeout=120)
 
     def today(self) -> date:
         return self.clock.utcnow().date()

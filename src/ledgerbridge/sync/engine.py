@@ -334,7 +334,7 @@ def _apply(
             written.id = new_id()  # known now, so the link needs no flush
         if getattr(written, "xero_connection_id", connection.id) is None:
             written.xero_connection_id = connection.id  # pulled from here: it belongs here
-        pending.obj = written if obj is None else None
+        pending.obj = written if obj is None and written in session.new else None
     if link is None:  # inserted with the page's new records
         new_link = _link_row(connection, adapter, written.id, xero_id, digest, in_xero, updated)
         pending.rows.append((_LINKS, new_link))

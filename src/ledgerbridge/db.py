@@ -105,6 +105,22 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
         session.execute(table.insert(), group)
 
 
+@contextmanager
+def savepoint(session: Session) -> Iterator[None]:
+    """``session.begin_nested()`` that really nests on SQLite too: what fails inside it is
+    undone (and, on PostgreSQL, no longer aborts the transaction) while the rest of the
+    unit of work stands. pysqlite opens its transaction only before its first INSERT,
+    UPDATE or DELETE, so a SAVEPOINT issued before any of them would open the transaction
+    itself and its RELEASE would commit everything so far; the transaction is begun first."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        driver = connection.connection.driver_connection
+        if driver is not None and not driver.in_transaction:
+            driver.execute("BEGIN")
+    with session.begin_nested():
+        yield
+
+
 class IdMixin:
     """A UUID primary key as text: portable, and safe to expose in URLs."""
 

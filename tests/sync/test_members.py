@@ -429,3 +429,33 @@ def test_members_hold_personal_details_checked_on_the_way_in(owner: TestClient) 
     )
     assert cleared.status_code == 200, cleared.text
     assert cleared.json()["address_line1"] is None and cleared.json()["date_of_birth"] == "1994-05-30"
+
+
+async def test_a_contact_invited_as_an_employee_is_that_contact_not_a_payroll_employee(
+    payroll: Payroll, xero_services: XeroServices, database: Database
+) -> None:
+    """An employee invited from a (non-supplier) contact is linked to the contact: it reads as
+    a contact in Xero, never as a Payroll AU employee that does not exist."""
+    await run_sync(xero_services, database, record_types=[RecordType.CONTACT])
+    listed = payroll.api.get(f"{base(payroll.api)}/invitable").json()
+    customer = next(c for c in listed if not c["is_supplier"] and c["member_id"] is None)
+    response = payroll.api.post(f"{base(payroll.api)}/invite", json={"contact_ids": [customer["contact_id"]]})
+    assert response.status_code == 201, response.text
+    (member,) = response.json()
+    assert member["kind"] == "employee"
+
+    (status,) = [s for s in payroll.api.get(base(payroll.api)).json() if s["member_id"] == member["id"]]
+    assert (status["target"], status["linked"], status["status"], status["xero_id"]) == (
+        "contact",
+        True,
+        "sent",
+        customer["contact_id"],
+    )
+    employees = {e["EmployeeID"].lower() for e in payroll.org.iter_records("Employees")}
+    assert status["xero_id"] not in employees
+    (outcome,) = import_members(payroll.api, {"member_id": member["id"]})
+    assert (outcome["target"], outcome["outcome"], outcome["xero_id"]) == (
+        "contact",
+        "already",
+        customer["contact_id"],
+    )

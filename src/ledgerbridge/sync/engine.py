@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Index, Table, UniqueConstraint, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ledgerbridge.db import insert_rows, new_id, utcnow
+from ledgerbridge.db import insert_rows, new_id, savepoint, utcnow
 from ledgerbridge.errors import XeroError
 from ledgerbridge.sync import links, outbox
 from ledgerbridge.sync.adapter import PULL_STATE, NewRecord, NotReady, RecordAdapter
@@ -53,20 +54,106 @@ _UNKNOWN: Any = object()
 
 
 @dataclass
+class _Pending:
+    """One record of a page that needs rows inserted: the new record's rows (parents first,
+    none for a record written as an object) and its new link, with what a clash needs to
+    settle it on its own (``_NewRows.insert``)."""
+
+    run: SyncRun
+    adapter: RecordAdapter
+    connection_id: str
+    xero_id: str
+    fields: dict[str, Any]
+    outcome: str
+    """The counter ``_apply`` added it to (created or updated), taken back on a clash."""
+    rows: list[tuple[Table, dict[str, Any]]]
+    obj: Any | None = None
+    """A new record written as an object (flushed before the rows): removed again when its
+    link cannot be inserted, so it is not there twice or unlinked."""
+
+
+@dataclass
 class _NewRows:
     """The new records of a page (and their links) as rows, inserted together when the
     page is applied (``db.insert_rows``): a first import creates thousands per page, and the
-    session's per-object bookkeeping costs more than the rules that check each record."""
+    session's per-object bookkeeping costs more than the rules that check each record.
+
+    Another transaction may insert the same rows first (a second worker or a webhook fetch
+    pulling the same organisation, a client of the same name made meanwhile): one clash
+    then costs its record, not the page. The page's rows go in one savepoint; only when it
+    fails are they inserted again record by record, each in its own savepoint."""
 
     tables: dict[Table, list[dict[str, Any]]] = field(default_factory=dict)
+    records: list[_Pending] = field(default_factory=list)
 
-    def add(self, table: Table, row: dict[str, Any]) -> None:
-        self.tables.setdefault(table, []).append(row)  # first seen, first inserted: parents first
+    def add(self, record: _Pending) -> None:
+        self.records.append(record)
+        for table, row in record.rows:
+            self.tables.setdefault(table, []).append(row)  # first seen, first inserted: parents first
 
     def insert(self, session: Session) -> None:
-        for table, rows in self.tables.items():
-            insert_rows(session, table, rows)
-        self.tables.clear()
+        try:
+            if self.tables:
+                session.flush()  # the page's objects, outside the savepoint: not a row clash
+                try:
+                    with savepoint(session):
+                        for table, rows in self.tables.items():
+                            insert_rows(session, table, rows)
+                except IntegrityError:
+                    self._insert_one_by_one(session)
+        finally:
+            self.tables.clear()
+            self.records.clear()
+
+    def _insert_one_by_one(self, session: Session) -> None:
+        for record in self.records:
+            failed: tuple[Table, dict[str, Any]] | None = None
+            try:
+                with savepoint(session):
+                    for failed in record.rows:
+                        insert_rows(session, failed[0], [failed[1]])
+            except IntegrityError:
+                assert failed is not None
+                _settle_clash(session, record, *failed)
+
+
+def _settle_clash(session: Session, record: _Pending, table: Table, row: dict[str, Any]) -> None:
+    """A record whose rows clashed with rows another transaction committed: the same Xero
+    record, applied there, is in and linked already (nothing failed); anything else is an
+    issue on the run naming the record and what it clashed with."""
+    run, adapter = record.run, record.adapter
+    count(run, record.outcome, -1)
+    if record.obj is not None:
+        session.delete(record.obj)
+    if links.by_xero_id(session, record.connection_id, adapter.record_type, record.xero_id) is not None:
+        count(run, "skipped")
+        return
+    noun, name = adapter.record_type.value.replace("_", " "), adapter.describe(record.fields)
+    record_issue(
+        session,
+        run,
+        adapter.record_type,
+        "pull",
+        f"The Xero {noun} '{name}' was not added here: {_clash_words(table, row)}, "
+        "written while this sync ran. Link them on the matching page, or rename one of them.",
+        xero_id=record.xero_id,
+    )
+
+
+def _clash_words(table: Table, row: dict[str, Any]) -> str:
+    """The unique rule a row may have broken, in words: the row's values for its table's
+    unique columns (the workspace and organisation left out)."""
+    if table is _LINKS:
+        return "the record it matched is linked to another Xero record already"
+    scope = {"workspace_id", "connection_id", "record_type"}
+    uniques = [
+        [c.name for c in u.columns if c.name not in scope]
+        for u in [*table.constraints, *table.indexes]
+        if isinstance(u, UniqueConstraint) or (isinstance(u, Index) and u.unique)
+    ]
+    same = [" and ".join(f"{c.replace('_', ' ')} '{row.get(c)}'" for c in cols) for cols in uniques if cols]
+    noun = table.name.removesuffix("s").replace("_", " ")
+    return f"another {noun} has the same {' or '.join(same) or 'values'}"
 
 
 _LINKS = cast(Table, XeroLink.__table__)
@@ -147,8 +234,11 @@ def _cursor(session: Session, adapter: RecordAdapter, connection: XeroConnection
             record_type=adapter.record_type,
             boundary_ids=[],
         )
-        session.add(cursor)
-        session.flush()
+        try:
+            with savepoint(session):
+                session.add(cursor)
+        except IntegrityError:  # a second pull of this organisation made it meanwhile
+            return _cursor(session, adapter, connection)
     return cursor
 
 
@@ -234,17 +324,23 @@ def _apply(
     written = adapter.write(session, run, connection, obj, fields, remote)
     if written is None:
         return
-    count(run, "created" if obj is None else "updated")
+    outcome = "created" if obj is None else "updated"
+    count(run, outcome)
+    pending = _Pending(run, adapter, connection.id, xero_id, fields, outcome, [])
     if isinstance(written, NewRecord):
-        for table, row in written.rows:
-            new_rows.add(table, row)
+        pending.rows.extend(written.rows)
     else:
         if written.id is None:
             written.id = new_id()  # known now, so the link needs no flush
         if getattr(written, "xero_connection_id", connection.id) is None:
             written.xero_connection_id = connection.id  # pulled from here: it belongs here
+        pending.obj = written if obj is None and written in session.new else None
     if link is None:  # inserted with the page's new records
-        new_rows.add(_LINKS, _link_row(connection, adapter, written.id, xero_id, digest, in_xero, updated))
+        new_link = _link_row(connection, adapter, written.id, xero_id, digest, in_xero, updated)
+        pending.rows.append((_LINKS, new_link))
+    if pending.rows:
+        new_rows.add(pending)
+    if link is None:
         return
     link.local_id = written.id  # also when its old record is gone and this one replaces it
     link.xero_id, link.content_hash, link.content = xero_id, digest, in_xero

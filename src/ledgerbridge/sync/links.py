@@ -9,9 +9,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ledgerbridge.db import utcnow
+from ledgerbridge.db import savepoint, utcnow
 from ledgerbridge.sync.models import RecordType, XeroLink
 
 UNEXCHANGED = ""
@@ -105,15 +106,31 @@ def upsert(
     remote_updated_at: datetime | None,
     content: dict[str, Any] | None = None,
 ) -> XeroLink:
+    """The record's link, made or updated. Another transaction may link the record between
+    the read and the insert (a pull matching a record this push just created in Xero): the
+    insert is then undone alone (a savepoint) and that link updated instead, so a push's
+    batch of outcomes does not fail on it."""
     link = by_local_id(session, connection_id, record_type, local_id)
     if link is None:
-        link = XeroLink(
+        made = XeroLink(
             workspace_id=workspace_id,
             connection_id=connection_id,
             record_type=record_type,
             local_id=local_id,
+            xero_id=xero_id,
+            content_hash=digest,
+            content=content,
+            remote_updated_at=remote_updated_at,
+            synced_at=utcnow(),
         )
-        session.add(link)
+        try:
+            with savepoint(session):
+                session.add(made)
+            return made
+        except IntegrityError:
+            link = by_local_id(session, connection_id, record_type, local_id)
+            if link is None:
+                raise  # its Xero record is linked to another record here: a real clash
     link.xero_id = xero_id
     link.content_hash = digest
     link.content = content

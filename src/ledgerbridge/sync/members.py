@@ -182,6 +182,7 @@ class MemberStatus:
     kind: MemberKind
     active: bool
     target: str
+    """What the member is in Xero when ``linked`` (as its link says), else what it becomes."""
     linked: bool
     xero_id: str | None
     status: str | None
@@ -218,6 +219,16 @@ def _exports(
 
 def _target(member: Member) -> str:
     return CONTACT if member.kind is MemberKind.CONTRACTOR else EMPLOYEE
+
+
+def _linked_as(member: Member, link: XeroLink | None) -> str:
+    """What the member is in Xero when linked (the link says: a contact invited in, or the
+    Payroll AU employee an import made), else what an import would make of it. An employee
+    invited from a contact is that contact, not a Payroll employee: only a link ``as``
+    employee means a Payroll AU employee exists."""
+    if link is None:
+        return _target(member)
+    return str((link.content or {}).get("as") or _target(member))
 
 
 def _statuses_query(
@@ -289,7 +300,7 @@ def statuses(
                 member.email,
                 member.kind,
                 member.active,
-                _target(member),
+                _linked_as(member, link),
                 link is not None,
                 link.xero_id if link else None,
                 export.status if export else (SENT if link else None),
@@ -489,8 +500,7 @@ def _plan(
         plans.append(plan)
         link = member_links.get(member.id)
         if link is not None:
-            target = (link.content or {}).get("as", plan.target)
-            plan.outcome = Outcome(member.id, member.name, target, "already", link.xero_id)
+            plan.outcome = Outcome(member.id, member.name, _linked_as(member, link), "already", link.xero_id)
         elif plan.target == CONTACT:
             client = _supplier_client(session, member)
             plan.client_id = client.id

@@ -226,6 +226,35 @@ async def test_xero_contacts_are_invited_as_members_once(
         assert session.scalars(select(SyncSettings)).one().auto_sync["contact"] is False
 
 
+async def test_a_contact_invited_as_an_employee_shows_as_that_contact_not_a_payroll_employee(
+    payroll: Payroll, xero_services: XeroServices, database: Database
+) -> None:
+    """A non-supplier contact invited in becomes an employee linked to the contact: the
+    members tab says it is that Xero contact, not a Payroll employee "In Xero"."""
+    await run_sync(xero_services, database, record_types=["contact"])
+    contacts = page(payroll, "contacts")
+    with database.session() as session:
+        customer = session.scalars(
+            select(Client)
+            .where(Client.is_supplier.is_(False), Client.archived.is_(False))
+            .order_by(Client.name)
+        ).first()
+        assert customer is not None
+        link = links.by_local_id(session, payroll.connection_id, RecordType.CONTACT, customer.id)
+        assert link is not None
+        name, contact_id = customer.name, link.xero_id.lower()
+    invited = submit(payroll.api, contacts, contacts + "/invite", {"contact_id": contact_id})
+    assert flash(payroll.api, invited) == f"Invited as members: {name} (employee)."
+
+    shown = payroll.api.get(page(payroll), params={"search": name}).text
+    row = re.search(r'<tr data-member="' + re.escape(html.escape(name)) + r'">(.*?)</tr>', shown, re.S)
+    assert row, shown
+    cells = row.group(1)
+    assert "Xero contact" in cells and "Payroll employee" not in cells
+    assert "In Xero" in cells
+    assert contact_id not in {e["EmployeeID"].lower() for e in payroll.org.iter_records("Employees")}
+
+
 async def test_members_are_refused_and_other_workspaces_see_nothing(
     payroll: Payroll, seeded: Seeded, database: Database
 ) -> None:

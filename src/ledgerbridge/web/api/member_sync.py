@@ -30,7 +30,10 @@ class MemberStatusOut(Output):
     email: str | None
     kind: MemberKind
     active: bool
-    target: str = Field(description="contact (contractors) or employee (Payroll AU).")
+    target: str = Field(
+        description="contact or employee (Payroll AU): what the member is in Xero when linked "
+        "(a contact invited in is a contact), else what importing it makes (contractors: contact)."
+    )
     linked: bool = Field(description="In Xero already: importing again sends nothing.")
     xero_id: str | None = Field(description="The ContactID or EmployeeID.")
     status: str | None = Field(description="sending, sent or failed; null when never imported.")

@@ -113,7 +113,8 @@ async def pull(
 async def pull_by_ids(
     services: XeroServices, adapter: RecordAdapter, connection_id: str, run_id: str, xero_ids: list[str]
 ) -> None:
-    """A targeted fetch (a webhook said these changed): no paging, no cursor movement."""
+    """A targeted fetch (a webhook said these changed): read in full (``by_ids`` pages, so
+    lines come with the records), one call per chunk of ids, no cursor movement."""
     with services.database.session() as session:
         org = organisation(_connection(session, connection_id))
     records = await services.client.by_ids(
@@ -125,6 +126,18 @@ async def pull_by_ids(
         params=adapter.pull_params,
         id_field=adapter.id_field,
     )
+    apply_fetched(services, adapter, connection_id, run_id, records)
+
+
+def apply_fetched(
+    services: XeroServices,
+    adapter: RecordAdapter,
+    connection_id: str,
+    run_id: str,
+    records: list[dict[str, Any]],
+) -> None:
+    """Records fetched by id, applied in one transaction like a page, cursor untouched.
+    Whatever read they came from, a field they lack is never taken as empty (``_apply``)."""
     with services.database.session() as session:
         run, connection = _run(session, run_id), _connection(session, connection_id)
         new_rows = _NewRows()

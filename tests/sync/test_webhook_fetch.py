@@ -19,10 +19,13 @@ from ledgerbridge.sandbox.state import SandboxState
 from ledgerbridge.settings import Settings
 from ledgerbridge.sync.models import RecordType, SyncRun, XeroLink
 from ledgerbridge.sync.service import sync
-from ledgerbridge.work.models import Client, CreditNote, Invoice, InvoiceStatus
+from ledgerbridge.work.models import Client, CreditNote, Invoice, InvoiceStatus, TimeEntry
 from ledgerbridge.xero.client import ACCOUNTING, Organisation
 from ledgerbridge.xero.models import WebhookEvent, XeroConnection
 from ledgerbridge.xero.services import XeroServices
+from tests.factories import Seeded
+from tests.sync.test_invoices import authorise_new_invoices, run_sync
+from tests.sync.test_send_invoice import BUILD, PERIOD, log_hours
 
 pytestmark = pytest.mark.anyio
 OUR_URL = "http://ledgerbridge.test"
@@ -181,6 +184,125 @@ async def test_a_credit_note_changed_in_xero_arrives_by_webhook_with_one_call(
         assert note is not None and note.reference == "Changed in Xero"
         run = session.scalars(select(SyncRun).where(SyncRun.trigger == "webhook")).one()
         assert run.record_types == ["credit_note"] and run.counts == {"updated": 1, "calls": 1}
+
+
+async def _built_from_hours_and_in_xero(
+    owner_api: TestClient, xero_services: XeroServices, database: Database, seeded: Seeded, party: str
+) -> dict[str, object]:
+    """An invoice (``client_id``) or a contractor's bill (``member_id``) built from 500
+    approved minutes, sent, and created in Xero as AUTHORISED (so Xero owns every field)."""
+    authorise_new_invoices(database)
+    if party == "member_id":
+        supplier = {"name": "Liam O'Brien", "is_customer": False, "is_supplier": True}
+        assert owner_api.post("/api/v1/clients", json=supplier).status_code == 201
+    await run_sync(xero_services, database)
+    who = seeded.client_id if party == "client_id" else seeded.contractor_id
+    log_hours(owner_api, seeded, member_id=seeded.contractor_id if party == "member_id" else None)
+    built = owner_api.post(BUILD, json={party: who, **PERIOD})
+    assert built.status_code == 201, built.text
+    assert owner_api.post(f"/api/v1/invoices/{built.json()['id']}/send-to-xero").status_code == 200
+    run = await run_sync(xero_services, database, record_types=[RecordType.INVOICE])
+    assert run.status == "succeeded" and run.counts["pushed_created"] == 1, (run.error, run.counts)
+    # the send job the send queued: run now, so the fetch below is the only call counted
+    await InProcessRunner(database, xero_services, SystemClock(), schedule=False).run_until_idle()
+    ours: dict[str, object] = owner_api.get(f"/api/v1/invoices/{built.json()['id']}").json()
+    assert ours["status"] == "approved" and len(ours["lines"]) == 1  # type: ignore[arg-type]
+    return ours
+
+
+def _xero_id(database: Database, local_id: object) -> str:
+    with database.session() as session:
+        return session.scalars(
+            select(XeroLink.xero_id).where(
+                XeroLink.record_type == RecordType.INVOICE, XeroLink.local_id == local_id
+            )
+        ).one()
+
+
+def _assert_lines_and_hours_kept(
+    owner_api: TestClient, database: Database, before: dict[str, object], party: str, who: str
+) -> dict[str, object]:
+    """The invoice still has its lines, totals and time entries, and its hours cannot be
+    invoiced (or billed) a second time."""
+    after: dict[str, object] = owner_api.get(f"/api/v1/invoices/{before['id']}").json()
+    for name in ("lines", "sub_total", "total_tax", "total"):
+        assert after[name] == before[name], name
+    line_ids = [line["id"] for line in after["lines"]]  # type: ignore[attr-defined]
+    column = TimeEntry.invoice_line_id if party == "client_id" else TimeEntry.bill_line_id
+    with database.session() as session:
+        held = session.scalars(select(TimeEntry.id).where(column.in_(line_ids))).all()
+    assert len(held) == 2
+    again = owner_api.post(BUILD, json={party: who, **PERIOD})
+    assert again.status_code == 422, again.text
+    assert again.json()["errors"][0]["field"] == party
+    return after
+
+
+@pytest.mark.parametrize("party", ["client_id", "member_id"])
+async def test_an_invoice_from_hours_keeps_its_lines_and_hours_after_a_webhook_fetch(
+    party: str,
+    service: TestClient,
+    owner_api: TestClient,
+    xero_services: XeroServices,
+    au: Organisation,
+    sandbox_state: SandboxState,
+    database: Database,
+    seeded: Seeded,
+) -> None:
+    """Regression: the fetch by ``IDs`` was an unpaged read, which Xero answers without
+    ``LineItems``; the pull took that as "no lines", emptied the invoice (AUD 0.00) and
+    freed its hours to be invoiced again."""
+    before = await _built_from_hours_and_in_xero(owner_api, xero_services, database, seeded, party)
+    await _listen(service, sandbox_state)
+    change = {"InvoiceID": _xero_id(database, before["id"]), "DueDate": "2026-12-04"}
+    await _edit_in_xero(xero_services, au, "Invoices", change, f"wh-lines-{party}")
+
+    assert await _deliver_and_run(sandbox_state, xero_services, database, au) == 1  # Invoices?IDs=<it>
+    who = seeded.client_id if party == "client_id" else seeded.contractor_id
+    after = _assert_lines_and_hours_kept(owner_api, database, before, party, who)
+    assert after["due_date"] == "2026-12-04"  # what did change in Xero arrived
+    with database.session() as session:
+        run = session.scalars(select(SyncRun).where(SyncRun.trigger == "webhook")).one()
+        assert run.counts == {"updated": 1, "calls": 1}
+
+    rerun = await run_sync(xero_services, database, record_types=[RecordType.INVOICE])
+    assert rerun.counts.get("updated", 0) == 0 and rerun.counts.get("conflicts", 0) == 0, rerun.counts
+    _assert_lines_and_hours_kept(owner_api, database, before, party, who)
+
+
+async def test_an_invoice_paid_in_xero_keeps_its_lines_and_hours_and_takes_the_payment(
+    service: TestClient,
+    owner_api: TestClient,
+    xero_services: XeroServices,
+    au: Organisation,
+    sandbox_state: SandboxState,
+    database: Database,
+    seeded: Seeded,
+) -> None:
+    """A payment made in Xero touches the invoice (an INVOICE webhook): its status arrives
+    by the fetch, the money by the payments pull, and its lines and hours stay."""
+    before = await _built_from_hours_and_in_xero(owner_api, xero_services, database, seeded, "client_id")
+    await _listen(service, sandbox_state)
+    payment = {
+        "Invoice": {"InvoiceID": _xero_id(database, before["id"])},
+        "Account": {"Code": "090"},
+        "Date": "2026-11-20",
+        "Amount": str(before["total"]),
+    }
+    paid = await xero_services.client.write_batch(
+        au, "PUT", f"{ACCOUNTING}/Payments", "Payments", [payment], "wh-pay"
+    )
+    assert paid[0].ok, paid[0].messages
+
+    assert await _deliver_and_run(sandbox_state, xero_services, database, au) == 1  # Invoices?IDs=<it>
+    after = _assert_lines_and_hours_kept(owner_api, database, before, "client_id", seeded.client_id)
+    assert after["status"] == "paid"
+
+    run = await run_sync(xero_services, database, record_types=[RecordType.PAYMENT, RecordType.INVOICE])
+    assert run.status == "succeeded", run.error
+    assert run.counts.get("created") == 1 and "failed" not in run.counts, run.counts
+    after = _assert_lines_and_hours_kept(owner_api, database, before, "client_id", seeded.client_id)
+    assert (after["status"], after["amount_paid"], after["amount_due"]) == ("paid", before["total"], "0.00")
 
 
 async def test_a_forged_webhook_is_refused_and_fetches_nothing(

@@ -190,6 +190,32 @@ async def test_paging_uses_the_largest_page(
     )
 
 
+@pytest.mark.parametrize(
+    ("collection", "id_field", "id_param"),
+    [("Invoices", "InvoiceID", "IDs"), ("CreditNotes", "CreditNoteID", None)],
+)
+async def test_fetch_by_ids_reads_the_lines_in_one_call_per_chunk(
+    collection: str,
+    id_field: str,
+    id_param: str | None,
+    xero_services: XeroServices,
+    au: Organisation,
+    sandbox_state: SandboxState,
+) -> None:
+    """Regression: an unpaged read by ``IDs`` (or ``where``) gives summaries without
+    ``LineItems``; the fetch pages, and a chunk of ids is still one call."""
+    records = list(sandbox_state.orgs[au.tenant_id].iter_records(collection))
+    wanted = [r[id_field] for r in records if r.get("LineItems")][:51]
+    assert len(wanted) > 1, "the demo organisation has documents with lines"
+    found = await xero_services.client.by_ids(
+        au, f"{ACCOUNTING}/{collection}", collection, wanted, id_param, id_field=id_field
+    )
+    assert sorted(r[id_field] for r in found) == sorted(wanted)
+    assert all(r["LineItems"] for r in found)
+    calls = xero_services.client.counter.calls[(au.tenant_id, f"GET /api.xro/2.0/{collection}")]
+    assert calls == -(-len(wanted) // 50), wanted  # 51 ids: two chunks, two calls
+
+
 async def test_if_modified_since_returns_only_changes(
     xero_services: XeroServices, au: Organisation, sandbox_state: SandboxState, sandbox_time: ClientClock
 ) -> None:

@@ -47,6 +47,10 @@ class RecordAdapter(Protocol):
     ids_param: str | None
     """The query parameter that fetches by id (``IDs``), or None where the endpoint has
     none and a ``where`` filter on ``id_field`` does it."""
+    detail_fields: frozenset[str]
+    """Compared fields only a detailed read carries (lines, allocations, phone): a summary
+    read leaves them out of ``remote_fields``. The engine then keeps what was last
+    exchanged for them, and refuses to create or link a record from such a read."""
 
     def remote_fields(self, remote: dict[str, Any]) -> dict[str, Any]:
         """The fields both sides hold, read from a Xero record (compared and hashed)."""

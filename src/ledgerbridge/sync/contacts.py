@@ -33,6 +33,7 @@ class ContactsAdapter:
     id_field = "ContactID"
     pull_params: Mapping[str, str] = {"includeArchived": "true"}
     ids_param: str | None = "IDs"
+    detail_fields = mapping.DETAIL_FIELDS
 
     def remote_fields(self, remote: dict[str, Any]) -> dict[str, Any]:
         return mapping.local_fields(remote)

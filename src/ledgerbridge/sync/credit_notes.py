@@ -90,6 +90,7 @@ class CreditNotesAdapter:
     id_field = "CreditNoteID"
     pull_params: Mapping[str, str] = {"unitdp": "4"}
     ids_param: str | None = None  # no IDs parameter on this endpoint: a where filter on the id
+    detail_fields = mapping.DETAIL_FIELDS
 
     def remote_fields(self, remote: dict[str, Any]) -> dict[str, Any]:
         return mapping.remote_fields(remote)

@@ -200,7 +200,8 @@ async def pull(
 async def pull_by_ids(
     services: XeroServices, adapter: RecordAdapter, connection_id: str, run_id: str, xero_ids: list[str]
 ) -> None:
-    """A targeted fetch (a webhook said these changed): no paging, no cursor movement."""
+    """A targeted fetch (a webhook said these changed): read in full (``by_ids`` pages, so
+    lines come with the records), one call per chunk of ids, no cursor movement."""
     with services.database.session() as session:
         org = organisation(_connection(session, connection_id))
     records = await services.client.by_ids(
@@ -212,6 +213,18 @@ async def pull_by_ids(
         params=adapter.pull_params,
         id_field=adapter.id_field,
     )
+    apply_fetched(services, adapter, connection_id, run_id, records)
+
+
+def apply_fetched(
+    services: XeroServices,
+    adapter: RecordAdapter,
+    connection_id: str,
+    run_id: str,
+    records: list[dict[str, Any]],
+) -> None:
+    """Records fetched by id, applied in one transaction like a page, cursor untouched.
+    Whatever read they came from, a field they lack is never taken as empty (``_apply``)."""
     with services.database.session() as session:
         run, connection = _run(session, run_id), _connection(session, connection_id)
         new_rows = _NewRows()
@@ -300,14 +313,22 @@ def _apply(
     link: XeroLink | None = _UNKNOWN,
 ) -> None:
     xero_id = str(remote[adapter.id_field])
-    in_xero = adapter.remote_fields(remote)
-    fields, digest = in_xero, links.content_hash(in_xero)
+    fields = adapter.remote_fields(remote)
     if link is _UNKNOWN:
         link = links.by_xero_id(session, connection.id, adapter.record_type, xero_id)
+    unread = adapter.detail_fields - fields.keys()
+    in_xero = _with_unread(fields, unread, link)
+    if in_xero is None:
+        _refuse_summary(session, adapter, run, fields, unread, xero_id, link, dry_run)
+        return
+    digest = links.content_hash(in_xero)
     if link is not None and link.content_hash == digest:
         count(run, "skipped")
         return
     obj = adapter.load(session, connection.workspace_id, link.local_id) if link else None
+    if obj is None and unread:  # nothing to keep the unread fields of: never made from a summary
+        _refuse_summary(session, adapter, run, fields, unread, xero_id, link, dry_run)
+        return
     if obj is None:
         obj = adapter.match(session, connection, remote)
         if obj is not None and not outbox.belongs_to(session, adapter.record_type, obj.id, connection.id):
@@ -345,6 +366,50 @@ def _apply(
     link.local_id = written.id  # also when its old record is gone and this one replaces it
     link.xero_id, link.content_hash, link.content = xero_id, digest, in_xero
     link.remote_updated_at, link.synced_at = updated or link.remote_updated_at, utcnow()
+
+
+def _with_unread(
+    fields: dict[str, Any], unread: frozenset[str], link: XeroLink | None
+) -> dict[str, Any] | None:
+    """What Xero holds, for the link's hash and content. A summary read (detail fields
+    missing: a list read without ``LineItems``, say) takes the unread fields as last
+    exchanged, so an unchanged record still hashes the same and later comparisons keep a
+    true base; only ``fields`` (what was read) is ever compared and written. None when
+    there is no last exchange to take them from."""
+    if not unread:
+        return fields
+    known = link.content if link is not None else None
+    if not known or not unread <= known.keys():
+        return None
+    return {**fields, **{name: known[name] for name in unread}}
+
+
+def _refuse_summary(
+    session: Session,
+    adapter: RecordAdapter,
+    run: SyncRun,
+    fields: dict[str, Any],
+    unread: frozenset[str],
+    xero_id: str,
+    link: XeroLink | None,
+    dry_run: bool,
+) -> None:
+    """A summary read of a record that is not here (or not linked) yet: it is neither made
+    nor linked without the fields it lacks, and the log says so (its Retry reads it again)."""
+    if dry_run:
+        count(run, "skipped")
+        return
+    missing = ", ".join(sorted(unread))
+    record_issue(
+        session,
+        run,
+        adapter.record_type,
+        "pull",
+        f"{adapter.describe(fields)}: Xero sent it without its {missing} (a summary read); "
+        "nothing was changed here. The next sync reads it in full.",
+        local_id=link.local_id if link is not None else None,
+        xero_id=xero_id,
+    )
 
 
 def _link_row(

@@ -58,6 +58,7 @@ class InvoicesAdapter:
     id_field = "InvoiceID"
     pull_params: Mapping[str, str] = {"unitdp": "4"}
     ids_param: str | None = "IDs"
+    detail_fields = mapping.DETAIL_FIELDS
     """Four-place unit amounts, as the work side keeps them, so none is rounded away."""
 
     def remote_fields(self, remote: dict[str, Any]) -> dict[str, Any]:
@@ -344,6 +345,8 @@ def _new(
         xero_connection_id=connection.id,
         kind=InvoiceKind(fields["kind"]),
     )
+    if "lines" not in fields:  # the engine makes nothing from a summary; never an invoice without lines
+        raise _NotHere("Xero sent it without its lines; it is made here once read in full")
     values = _header_values(session, connection, invoice, fields, remote)
     lines = _line_specs(session, invoice, fields) or []
     line_rows = documents.new_invoice_lines(session, invoice, values, lines)

@@ -32,6 +32,7 @@ class ItemsAdapter:
     id_field = "ItemID"
     pull_params: Mapping[str, str] = {"unitdp": "4"}
     ids_param: str | None = None  # no IDs parameter on this endpoint: a where filter on the id
+    detail_fields: frozenset[str] = frozenset()
 
     def remote_fields(self, remote: dict[str, Any]) -> dict[str, Any]:
         return mapping.shared(remote)

@@ -37,6 +37,7 @@ class PaymentsAdapter:
     id_field = "PaymentID"
     pull_params: Mapping[str, str] = {}
     ids_param: str | None = None  # no IDs parameter on this endpoint: a where filter on the id
+    detail_fields: frozenset[str] = frozenset()
 
     def remote_fields(self, remote: dict[str, Any]) -> dict[str, Any]:
         return mapping.remote_fields(remote)

@@ -49,6 +49,7 @@ class PurchaseOrdersAdapter:
     id_field = "PurchaseOrderID"
     pull_params: Mapping[str, str] = {}
     ids_param: str | None = None  # never fetched by id: Xero sends no webhook for purchase orders
+    detail_fields = mapping.DETAIL_FIELDS
 
     def remote_fields(self, remote: dict[str, Any]) -> dict[str, Any]:
         return mapping.remote_fields(remote)

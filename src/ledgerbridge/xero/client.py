@@ -265,7 +265,12 @@ class XeroClient:
         params: Mapping[str, Any] | None = None,
         id_field: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Fetch records by id, in chunks Xero's gateway accepts.
+        """Fetch records by id, in chunks Xero's gateway accepts, as paged reads.
+
+        Xero answers an unpaged list with summaries: no ``LineItems`` on invoices and
+        credit notes (XERO_API_NOTES 3.4), which a pull must never read as "no lines". A
+        chunk (at most ``IDS_PER_REQUEST`` ids) fits one page, so each chunk is still one
+        call; an endpoint that does not page ignores ``page`` and answers the same.
 
         Endpoints without an ``IDs`` parameter (credit notes, items, payments) take a
         ``where`` filter on ``id_field`` instead: pass ``id_param=None`` and the field.
@@ -279,8 +284,8 @@ class XeroClient:
                 query = {**(params or {}), id_param: ",".join(chunk)}
             else:
                 query = {**(params or {}), "where": " OR ".join(f'{id_field}==Guid("{i}")' for i in chunk)}
-            body = await self.get(org, path, query)
-            found.extend(body.get(key, []))
+            async for records in self.pages(org, path, key, params=query):
+                found.extend(records)
         return found
 
     async def write_batch(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ledgerbridge.sync.mapping.values import listed
 from ledgerbridge.work.models import Client
 
 SHARED_FIELDS = (
@@ -28,6 +29,10 @@ SHARED_FIELDS = (
     "currency",
     "archived",
 )
+ADDRESS_FIELDS = ("address_line1", "city", "region", "postal_code", "country")
+DETAIL_FIELDS = frozenset({"phone", *ADDRESS_FIELDS})
+"""Fields read from ``Phones`` and ``Addresses``, which a summary read (``summaryOnly``)
+leaves out: then unknown, never cleared."""
 
 
 def normalised_name(name: str) -> str:
@@ -37,39 +42,44 @@ def normalised_name(name: str) -> str:
     return " ".join(text.split())
 
 
-def _phone(contact: dict[str, Any]) -> str | None:
-    for phone in contact.get("Phones") or []:
+def _phone(phones: list[Any]) -> str | None:
+    for phone in phones:
         if phone.get("PhoneType") == "DEFAULT" and phone.get("PhoneNumber"):
             parts = [phone.get("PhoneCountryCode"), phone.get("PhoneAreaCode"), phone.get("PhoneNumber")]
             return " ".join(p for p in parts if p)
     return None
 
 
-def _street(contact: dict[str, Any]) -> dict[str, Any]:
-    addresses = contact.get("Addresses") or []
+def _street(addresses: list[Any]) -> dict[str, Any]:
     street = next((a for a in addresses if a.get("AddressType") == "STREET"), None)
     return street or next(iter(addresses), {})
 
 
 def local_fields(contact: dict[str, Any]) -> dict[str, Any]:
-    """What a Xero contact says about the client's shared fields (and the roles)."""
-    street = _street(contact)
-    return {
+    """What a Xero contact says about the client's shared fields (and the roles); the
+    phone and address only when the contact carries ``Phones`` and ``Addresses``."""
+    fields: dict[str, Any] = {
         "name": contact.get("Name") or "",
         "contact_number": contact.get("ContactNumber") or None,
         "first_name": contact.get("FirstName") or None,
         "last_name": contact.get("LastName") or None,
         "email": contact.get("EmailAddress") or None,
-        "phone": _phone(contact),
-        "address_line1": street.get("AddressLine1") or None,
-        "city": street.get("City") or None,
-        "region": street.get("Region") or None,
-        "postal_code": street.get("PostalCode") or None,
-        "country": street.get("Country") or None,
         "tax_number": contact.get("TaxNumber") or None,
         "currency": contact.get("DefaultCurrency") or None,
         "archived": contact.get("ContactStatus") == "ARCHIVED",
     }
+    phones = listed(contact, "Phones")
+    if phones is not None:
+        fields["phone"] = _phone(phones)
+    addresses = listed(contact, "Addresses")
+    if addresses is not None:
+        street = _street(addresses)
+        fields["address_line1"] = street.get("AddressLine1") or None
+        fields["city"] = street.get("City") or None
+        fields["region"] = street.get("Region") or None
+        fields["postal_code"] = street.get("PostalCode") or None
+        fields["country"] = street.get("Country") or None
+    return fields
 
 
 def roles(contact: dict[str, Any]) -> tuple[bool, bool]:

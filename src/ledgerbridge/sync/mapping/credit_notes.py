@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ledgerbridge.sync.mapping import document_lines as lines
-from ledgerbridge.sync.mapping.values import text, wire_number
+from ledgerbridge.sync.mapping.values import listed, text, wire_number
 from ledgerbridge.work.models import CreditNote, CreditNoteAllocation, CreditNoteKind, CreditNoteStatus
 
 UNIT_PLACES = 4
@@ -39,6 +39,9 @@ SETTLED = frozenset({CreditNoteStatus.APPROVED.value, CreditNoteStatus.PAID.valu
 """Statuses (in the compared form) of a credit note Xero holds as authorised."""
 
 HEADER_FIELDS = ("number", "reference", "issue_date", "currency", "line_amount_type")
+DETAIL_FIELDS = frozenset({"lines", "allocations"})
+"""Compared fields only a detailed read carries (an unpaged list has no ``LineItems``,
+``summaryOnly`` no ``Allocations``): left out of ``remote_fields`` when missing, never empty."""
 
 
 def live_allocations(record: dict[str, Any]) -> list[dict[str, Any]]:
@@ -46,8 +49,9 @@ def live_allocations(record: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def remote_fields(record: dict[str, Any]) -> dict[str, Any]:
-    """A Xero credit note in the compared form."""
-    return {
+    """A Xero credit note in the compared form; ``lines`` and ``allocations`` only when the
+    record carries them (a summary read does not, which is not a note without them)."""
+    fields: dict[str, Any] = {
         "contact": lines.contact_id(record),
         "kind": KIND_OF.get(str(record.get("Type")), CreditNoteKind.SALES).value,
         "number": text(record.get("CreditNoteNumber"), 255),
@@ -56,9 +60,13 @@ def remote_fields(record: dict[str, Any]) -> dict[str, Any]:
         "currency": text(record.get("CurrencyCode"), 3),
         "line_amount_type": lines.line_amount_type(record.get("LineAmountTypes")),
         "status": STATUS_FROM_XERO.get(str(record.get("Status") or "DRAFT"), CreditNoteStatus.DRAFT.value),
-        "lines": lines.lines_from_xero(record.get("LineItems"), UNIT_PLACES),
-        "allocations": sorted(str(a["AllocationID"]) for a in live_allocations(record)),
     }
+    items = listed(record, "LineItems")
+    if items is not None:
+        fields["lines"] = lines.lines_from_xero(items, UNIT_PLACES)
+    if listed(record, "Allocations") is not None:
+        fields["allocations"] = sorted(str(a["AllocationID"]) for a in live_allocations(record))
+    return fields
 
 
 def local_fields(note: CreditNote, contact: str | None, allocation_ids: Sequence[str]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from ledgerbridge.money import LineAmountType, round_money, round_unit
-from ledgerbridge.sync.mapping.values import text, to_decimal
+from ledgerbridge.sync.mapping.values import listed, text, to_decimal
 from ledgerbridge.work.models import Invoice, InvoiceKind, InvoiceStatus
 from ledgerbridge.xero.dates import parse_date
 
@@ -48,6 +48,10 @@ _SHARED_STATUS = {"SUBMITTED": "DRAFT", "DELETED": "VOIDED"}
 
 DRAFT_IN_XERO = frozenset({"DRAFT", "SUBMITTED"})
 """While Xero holds the invoice in one of these, the work side owns its lines and dates."""
+
+DETAIL_FIELDS = frozenset({"lines"})
+"""Compared fields only a detailed read carries: an unpaged list of invoices has no
+``LineItems``, and ``remote_fields`` then leaves ``lines`` out (unknown, never empty)."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +117,8 @@ def _remote_line(line: dict[str, Any]) -> dict[str, Any]:
 
 
 def remote_fields(remote: dict[str, Any]) -> dict[str, Any]:
-    """The shared fields as a Xero invoice states them."""
+    """The shared fields as a Xero invoice states them; ``lines`` only when the record
+    carries its ``LineItems`` (a summary has none, which is not an invoice without lines)."""
     kind = KINDS.get(str(remote.get("Type")), InvoiceKind.SALES)
     contact = remote.get("Contact") or {}
     fields: dict[str, Any] = {
@@ -127,8 +132,10 @@ def remote_fields(remote: dict[str, Any]) -> dict[str, Any]:
             str(remote.get("LineAmountTypes") or "Exclusive").lower(), LineAmountType.EXCLUSIVE
         ).value,
         "status": shared_status(remote.get("Status")),
-        "lines": [_remote_line(line) for line in remote.get("LineItems") or []],
     }
+    items = listed(remote, "LineItems")
+    if items is not None:
+        fields["lines"] = [_remote_line(line) for line in items]
     if is_sales(kind):
         fields["reference"] = text(remote.get("Reference"), 255)
     return fields

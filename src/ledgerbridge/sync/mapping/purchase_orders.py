@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ledgerbridge.sync.mapping import document_lines as lines
-from ledgerbridge.sync.mapping.values import text
+from ledgerbridge.sync.mapping.values import listed, text
 from ledgerbridge.work.models import PurchaseOrder, PurchaseOrderStatus
 
 UNIT_PLACES = 2
@@ -36,12 +36,15 @@ HEADER_FIELDS = (
     "currency",
     "line_amount_type",
 )
+DETAIL_FIELDS = frozenset({"lines"})
+"""Compared fields only a detailed read carries: ``lines`` is left out of ``remote_fields``
+when the record has no ``LineItems`` (a summary), never taken as empty."""
 
 
 def remote_fields(record: dict[str, Any]) -> dict[str, Any]:
-    """A Xero purchase order in the compared form."""
+    """A Xero purchase order in the compared form; ``lines`` only when it carries them."""
     status = STATUS_FROM_XERO.get(str(record.get("Status") or "DRAFT"), PurchaseOrderStatus.DRAFT)
-    return {
+    fields: dict[str, Any] = {
         "contact": lines.contact_id(record),
         "number": text(record.get("PurchaseOrderNumber"), 255),
         "reference": text(record.get("Reference"), 255),
@@ -52,8 +55,11 @@ def remote_fields(record: dict[str, Any]) -> dict[str, Any]:
         "currency": text(record.get("CurrencyCode"), 3),
         "line_amount_type": lines.line_amount_type(record.get("LineAmountTypes")),
         "status": status.value,
-        "lines": lines.lines_from_xero(record.get("LineItems"), UNIT_PLACES),
     }
+    items = listed(record, "LineItems")
+    if items is not None:
+        fields["lines"] = lines.lines_from_xero(items, UNIT_PLACES)
+    return fields
 
 
 def local_fields(order: PurchaseOrder, contact: str | None) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 
 def to_decimal(value: object) -> Decimal | None:
@@ -38,3 +40,15 @@ def wire_number(value: Decimal) -> float:
     text form (what JSON encoding writes) is exactly the decimal's digits.
     """
     return float(value)
+
+
+def listed(record: Mapping[str, Any], name: str) -> list[Any] | None:
+    """A list field of a Xero record, or None when the record does not carry it.
+
+    Xero leaves detail out of summary reads (``LineItems`` from an unpaged list,
+    ``Allocations``, ``Phones`` and ``Addresses`` with ``summaryOnly``), so a missing list
+    means "not read", never "none": a mapping leaves its compared field out rather than
+    saying it is empty, and the engine never writes what it did not read.
+    """
+    value = record.get(name)
+    return value if isinstance(value, list) else None

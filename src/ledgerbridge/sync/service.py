@@ -118,6 +118,7 @@ def _start(
             raise LedgerbridgeError("No such Xero organisation in this workspace.", 404, "not_found")
         queued = session.get(SyncRun, run_id) if run_id else None
         if queued is not None and queued.status is RunStatus.QUEUED and queued.connection_id == connection_id:
+            queued.record_types = [str(t) for t in record_types]
             return begin_run(queued).id
         return start_run(session, workspace_id, connection_id, trigger, record_types, dry_run).id
 

@@ -9,12 +9,14 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
+from fastapi.responses import JSONResponse
 from pydantic import Field
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from ledgerbridge.db import utcnow
 from ledgerbridge.errors import NotFound
+from ledgerbridge.jobs import scheduler
 from ledgerbridge.sync.models import (
     OutboxEntry,
     OutboxStatus,
@@ -29,6 +31,7 @@ from ledgerbridge.web.api.crud import Input, Output
 from ledgerbridge.web.api.xero import XeroDep
 from ledgerbridge.web.deps import ActorDep, ManagerDep, SessionDep
 from ledgerbridge.xero.connections import get_connection
+from ledgerbridge.xero.services import XeroServices
 
 router = APIRouter(prefix="/xero", tags=["Sync log"])
 
@@ -88,14 +91,55 @@ class RunPage(Output):
     page_size: int
 
 
-@router.post("/connections/{connection_id}/sync", response_model=RunSummary)
+class QueuedRun(RunSummary):
+    run_url: str = Field(description="GET it until `status` is succeeded, partial or failed.")
+
+
+def run_url(run_id: str) -> str:
+    """Where any run is read while it works and after (``web.api.imports.get_run``)."""
+    return f"/api/v1/xero/runs/{run_id}"
+
+
+@router.post(
+    "/connections/{connection_id}/sync",
+    status_code=202,
+    response_model=QueuedRun,
+    responses={200: {"model": RunSummary, "description": "A dry run: its finished preview."}},
+)
 async def force_sync(
     connection_id: str, body: SyncIn, session: SessionDep, actor: ManagerDep, xero: XeroDep
-) -> SyncRun:
-    """Force sync: run now, and answer with the finished run (or the dry run's preview)."""
+) -> Any:
+    """Force sync: queue the organisation's sync job (the same job, under the same lock, as
+    the Force sync button, so it never runs beside another sync of the organisation) and
+    answer at once, 202, with its run in status `queued`. Follow it at `run_url` (also the
+    `Location` header): `GET /api/v1/xero/runs/{id}` shows it running, then succeeded,
+    partial or failed. Asking again while the same sync still waits answers with that run.
+
+    With `dry_run` it runs now and answers 200 with the finished preview: a dry run reads
+    both sides and writes nothing but its run."""
+    if body.dry_run:
+        run = await preview_sync(session, actor.workspace_id, connection_id, body.record_types, xero)
+        return JSONResponse(RunSummary.model_validate(run).model_dump(mode="json"))
     get_connection(session, actor.workspace_id, connection_id)
+    types = [str(t) for t in body.record_types] if body.record_types else None
+    job = scheduler.force_sync(session, connection_id, types, now=xero.clock.utcnow())
+    queued = session.get_one(SyncRun, job.args["run_id"])
+    url = run_url(queued.id)
+    answer = QueuedRun.model_validate({**RunSummary.model_validate(queued).model_dump(), "run_url": url})
+    return JSONResponse(answer.model_dump(mode="json"), status_code=202, headers={"Location": url})
+
+
+async def preview_sync(
+    session: Session,
+    workspace_id: str,
+    connection_id: str,
+    record_types: list[RecordType] | None,
+    xero: XeroServices,
+) -> SyncRun:
+    """A dry run now, in the request: nothing but its run is written, on either side."""
+    get_connection(session, workspace_id, connection_id)
     session.commit()
-    return await sync(xero, actor.workspace_id, connection_id, body.record_types, "manual", body.dry_run)
+    return await sync(xero, workspace_id, connection_id, record_types, "manual", dry_run=True)
 
 
 @router.get("/runs", response_model=RunPage)

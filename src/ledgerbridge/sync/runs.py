@@ -205,6 +205,25 @@ def record_issue(
     local_id: str | None = None,
     xero_id: str | None = None,
 ) -> SyncIssue:
+    """Log a failed record. A record failing again for the same reason keeps its one open
+    issue (moved to this run) rather than adding a second; the run counts it either way."""
+    if local_id is not None or xero_id is not None:
+        with session.no_autoflush:
+            same = session.scalar(
+                select(SyncIssue).where(
+                    SyncIssue.connection_id == run.connection_id,
+                    SyncIssue.record_type == record_type,
+                    SyncIssue.direction == direction,
+                    SyncIssue.local_id.is_(None) if local_id is None else SyncIssue.local_id == local_id,
+                    SyncIssue.xero_id.is_(None) if xero_id is None else SyncIssue.xero_id == xero_id,
+                    SyncIssue.message == message,
+                    SyncIssue.resolved_at.is_(None),
+                )
+            )
+        if same is not None:
+            same.run_id = run.id
+            count(run, "failed")
+            return same
     issue = SyncIssue(
         workspace_id=run.workspace_id,
         run_id=run.id,
@@ -219,6 +238,31 @@ def record_issue(
     session.add(issue)
     count(run, "failed")
     return issue
+
+
+def resolve_issues(
+    session: Session,
+    connection_id: str,
+    record_type: RecordType,
+    local_ids: Sequence[str],
+    direction: str = "push",
+) -> None:
+    """These records reached Xero: their open issues there are over (an old error must not
+    stay in the log after a later success)."""
+    if not local_ids:
+        return
+    session.execute(
+        update(SyncIssue)
+        .where(
+            SyncIssue.connection_id == connection_id,
+            SyncIssue.record_type == record_type,
+            SyncIssue.direction == direction,
+            SyncIssue.local_id.in_(list(local_ids)),
+            SyncIssue.resolved_at.is_(None),
+        )
+        .values(resolved_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
 
 
 def finish_run(run: SyncRun, calls: int = 0, error: str | None = None) -> SyncRun:

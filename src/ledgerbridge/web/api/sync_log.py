@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from ledgerbridge.db import utcnow
 from ledgerbridge.errors import NotFound
 from ledgerbridge.jobs import scheduler
+from ledgerbridge.sync import links
 from ledgerbridge.sync.models import (
     OutboxEntry,
     OutboxStatus,
@@ -26,7 +27,7 @@ from ledgerbridge.sync.models import (
     SyncIssue,
     SyncRun,
 )
-from ledgerbridge.sync.service import sync
+from ledgerbridge.sync.service import TWO_WAY, sync
 from ledgerbridge.web.api.crud import Input, Output
 from ledgerbridge.web.api.xero import XeroDep
 from ledgerbridge.web.deps import ActorDep, ManagerDep, SessionDep
@@ -234,7 +235,10 @@ def export_issues(
 
 @router.post("/issues/{issue_id}/retry", response_model=RunSummary)
 async def retry_issue(issue_id: str, session: SessionDep, actor: ManagerDep, xero: XeroDep) -> SyncRun:
-    """One click: queue the record again and sync its type now; the issue closes if it went."""
+    """One click: queue the record again and sync its type now. The issue closes only if
+    its record really arrived: in Xero as it is here (its link there holds the content
+    that was to be sent), or, for a record from Xero, applied here by this run. A record
+    skipped, sent to another organisation or refused again leaves it open."""
     issue = _get_issue(session, actor.workspace_id, issue_id)
     if issue.connection_id is None:
         raise NotFound("The organisation this issue belonged to is no longer connected.")
@@ -242,9 +246,30 @@ async def retry_issue(issue_id: str, session: SessionDep, actor: ManagerDep, xer
     _requeue(session, issue)
     session.commit()
     run = await sync(xero, actor.workspace_id, connection_id, [record_type], "retry")
-    if not run.counts.get("failed"):
-        _resolve(session, issue_id)
+    session.expire_all()
+    issue = _get_issue(session, actor.workspace_id, issue_id)
+    if issue.resolved_at is None and _arrived(session, issue, run):
+        issue.resolved_at = utcnow()
     return run
+
+
+def _arrived(session: Session, issue: SyncIssue, run: SyncRun) -> bool:
+    """Whether the issue's record is in step now: a pushed record is linked in the issue's
+    organisation with the content it has here; a pulled one was applied by ``run``."""
+    if issue.connection_id is None or issue.record_type not in TWO_WAY:
+        return False
+    if issue.direction == "push" and issue.local_id is not None:
+        link = links.by_local_id(session, issue.connection_id, issue.record_type, issue.local_id)
+        adapter = TWO_WAY[issue.record_type]
+        obj = adapter.load(session, issue.workspace_id, issue.local_id) if link is not None else None
+        return obj is not None and link is not None and (
+            link.content_hash == links.content_hash(adapter.local_fields(session, obj))
+        )
+    if issue.direction == "pull" and issue.xero_id is not None:
+        link = links.by_xero_id(session, issue.connection_id, issue.record_type, issue.xero_id)
+        started, synced = run.started_at, link.synced_at if link is not None else None
+        return started is not None and synced is not None and synced >= started
+    return False
 
 
 def _get_issue(session: Session, workspace_id: str, issue_id: str) -> SyncIssue:
@@ -277,12 +302,6 @@ def _requeue(session: Session, issue: SyncIssue) -> None:
     )
     for entry in failed:
         entry.status, entry.payload, entry.batch_key = OutboxStatus.PENDING, None, None
-
-
-def _resolve(session: Session, issue_id: str) -> None:
-    issue = session.get(SyncIssue, issue_id)
-    if issue is not None:
-        issue.resolved_at = utcnow()
 
 
 @router.get("/conflicts", response_model=list[ConflictOut])

@@ -205,6 +205,7 @@ def _sandbox_calls(state: SandboxState, tenant_id: str) -> int:
 
 def test_a_run_counts_only_its_own_calls_while_other_work_calls_the_same_organisation(
     owner_api: TestClient,
+    xero_browser: TestClient,
     au: Organisation,
     database: Database,
     xero_services: XeroServices,
@@ -213,13 +214,15 @@ def test_a_run_counts_only_its_own_calls_while_other_work_calls_the_same_organis
     """Beside the run, other work (a webhook fetch, another workspace on the same tenant)
     calls the same organisation until the run ends; the run's count is its own calls."""
     workspace_id, connection_id = _ids(database)
+    # Xero takes a moment to answer, so the two really run at once (each call awaits).
+    slow = xero_browser.put(f"/_sandbox/organisations/{au.tenant_id}/faults", json={"latency_ms": 20})
+    assert slow.status_code == 200, slow.text
     before = _sandbox_calls(sandbox_state, au.tenant_id)
     finished = asyncio.Event()
 
     async def scheduled() -> SyncRun:
         try:
-            types = [RecordType.ITEM, RecordType.INVOICE]
-            return await sync(xero_services, workspace_id, connection_id, types)
+            return await sync(xero_services, workspace_id, connection_id)  # every two-way type
         finally:
             finished.set()
 

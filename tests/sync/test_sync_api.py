@@ -260,6 +260,8 @@ def test_force_syncs_from_the_api_are_queued_under_the_lock_and_followed_to_thei
         assert answer.headers["location"] == answer.json()["run_url"] == followed
         assert answer.json()["status"] == "queued"
     assert again.json()["id"] == first.json()["id"]
+    imported_only = owner_api.post(url, json={"record_types": ["account"]})
+    assert imported_only.status_code == 422, imported_only.text
     with database.session() as session:
         jobs = list(session.scalars(select(Job).where(Job.kind == "sync.manual")))
     assert len(jobs) == 2 and {j.lock_key for j in jobs} == {f"sync:{connection_id}"}

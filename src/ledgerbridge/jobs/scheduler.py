@@ -23,7 +23,7 @@ from ledgerbridge.errors import Conflict, NotFound, invalid
 from ledgerbridge.jobs import registry
 from ledgerbridge.jobs.models import Job, JobStatus
 from ledgerbridge.jobs.queue import enqueue, insert_ignoring_conflicts
-from ledgerbridge.sync.models import RunStatus, SyncSettings
+from ledgerbridge.sync.models import RecordType, RunStatus, SyncSettings
 from ledgerbridge.sync.runs import start_run
 from ledgerbridge.work.models import Workspace
 from ledgerbridge.xero.models import ConnectionStatus, XeroConnection
@@ -156,7 +156,8 @@ def force_sync(
         raise Conflict(f"{connection.tenant_name} is not connected; reconnect it before syncing.")
     types = sorted(set(record_types)) if record_types else None
     scope = ",".join(types) if types else "all"
-    run = start_run(session, connection.workspace_id, connection_id, "manual", types or [])
+    chosen = [RecordType(t) for t in types or []]
+    run = start_run(session, connection.workspace_id, connection_id, "manual", chosen)
     run.status, run.started_at = RunStatus.QUEUED, None
     job = enqueue(
         session,

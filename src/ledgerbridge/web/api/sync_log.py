@@ -27,7 +27,7 @@ from ledgerbridge.sync.models import (
     SyncIssue,
     SyncRun,
 )
-from ledgerbridge.sync.service import TWO_WAY, sync
+from ledgerbridge.sync.service import TWO_WAY, UnsupportedRecordType, sync
 from ledgerbridge.web.api.crud import Input, Output
 from ledgerbridge.web.api.xero import XeroDep
 from ledgerbridge.web.deps import ActorDep, ManagerDep, SessionDep
@@ -122,6 +122,9 @@ async def force_sync(
         run = await preview_sync(session, actor.workspace_id, connection_id, body.record_types, xero)
         return JSONResponse(RunSummary.model_validate(run).model_dump(mode="json"))
     get_connection(session, actor.workspace_id, connection_id)
+    for record_type in body.record_types or []:
+        if record_type not in TWO_WAY:  # refused now, not by a job that fails later
+            raise UnsupportedRecordType(str(record_type))
     types = [str(t) for t in body.record_types] if body.record_types else None
     job = scheduler.force_sync(session, connection_id, types, now=xero.clock.utcnow())
     queued = session.get_one(SyncRun, job.args["run_id"])

@@ -108,6 +108,7 @@ def _waiting(session: Session, workspace_id: str, names: dict[str, str]) -> list
             "running": job.status is JobStatus.RUNNING,
         }
         for job in jobs
+        if not job.args.get("run_id")  # a Force sync queued with its run: the log lists it
     ]
 
 

@@ -257,11 +257,12 @@ async def retry_issue(issue_id: str, session: SessionDep, actor: ManagerDep, xer
 
 
 def _arrived(session: Session, issue: SyncIssue, run: SyncRun) -> bool:
-    """Whether the issue's record is in step now: a pushed record is linked in the issue's
-    organisation with the content it has here; a pulled one was applied by ``run``."""
+    """Whether the issue's record is in step now: a local record is linked in the issue's
+    organisation with the content it has here; a record known only by its Xero id was
+    pulled and applied by ``run``."""
     if issue.connection_id is None or issue.record_type not in TWO_WAY:
         return False
-    if issue.direction == "push" and issue.local_id is not None:
+    if issue.local_id is not None:
         link = links.by_local_id(session, issue.connection_id, issue.record_type, issue.local_id)
         adapter = TWO_WAY[issue.record_type]
         obj = adapter.load(session, issue.workspace_id, issue.local_id) if link is not None else None

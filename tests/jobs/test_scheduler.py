@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ledgerbridge.clock import ManualClock
 from ledgerbridge.db import Database
@@ -17,7 +17,7 @@ from ledgerbridge.jobs import registry, scheduler
 from ledgerbridge.jobs.models import Job, JobStatus
 from ledgerbridge.jobs.registry import Handler, JobContext
 from ledgerbridge.jobs.runner import InProcessRunner
-from ledgerbridge.sync.models import SyncSettings
+from ledgerbridge.sync.models import RunStatus, SyncRun, SyncSettings
 from ledgerbridge.xero.models import ConnectionStatus, XeroConnection
 from tests.factories import Seeded
 from tests.jobs.conftest import START, connect_organisation
@@ -114,9 +114,17 @@ async def test_force_sync_runs_at_once(
         same = scheduler.force_sync(session, connection_id, ["contact", "invoice"], now=clock.utcnow())
     assert same.id == job.id
     assert job.run_at == clock.utcnow()
+    run_id = job.args["run_id"]  # the run to follow, queued with its job (one for both asks)
+    with database.session() as session:
+        queued = session.get_one(SyncRun, run_id)
+        assert (queued.status, queued.job_id, queued.trigger) == (RunStatus.QUEUED, job.id, "manual")
+        assert session.scalar(select(func.count()).select_from(SyncRun)) == 1
 
     assert await make_runner().run_until_idle() == 1
-    assert ran == [{"connection_id": connection_id, "record_types": ["contact", "invoice"]}]
+    assert ran == [{"connection_id": connection_id, "record_types": ["contact", "invoice"], "run_id": run_id}]
+    with database.session() as session:  # this handler never ran it: the run still ends
+        left = session.get_one(SyncRun, run_id)
+        assert left.status is RunStatus.FAILED and left.error == "The job ended without finishing this run."
 
 
 def test_force_sync_refuses_unknown_and_disconnected_organisations(

@@ -19,7 +19,7 @@ from ledgerbridge.sync.outbox import OWNED
 from ledgerbridge.xero.client import Organisation
 from ledgerbridge.xero.models import XeroConnection
 from tests.factories import Seeded
-from tests.xero.conftest import give_consent
+from tests.xero.conftest import force_sync_and_wait, give_consent
 
 NZ = "Demo Company (NZ)"
 
@@ -40,11 +40,7 @@ def connect(api: TestClient, xero_browser: TestClient, database: Database, name:
 
 
 def sync(api: TestClient, connection: str, *record_types: str) -> dict[str, Any]:
-    response = api.post(
-        f"/api/v1/xero/connections/{connection}/sync", json={"record_types": list(record_types)}
-    )
-    assert response.status_code == 200, response.text
-    run: dict[str, Any] = response.json()
+    run = force_sync_and_wait(api, connection, {"record_types": list(record_types)})
     assert run["error"] is None, run
     return run
 

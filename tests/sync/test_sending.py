@@ -26,6 +26,7 @@ from ledgerbridge.xero.client import Organisation
 from ledgerbridge.xero.models import XeroConnection
 from tests.factories import Seeded, seed_workspace
 from tests.sync.test_invoices import client_id, create_invoice
+from tests.xero.conftest import force_sync_and_wait
 
 RunJobs = Callable[[], int]
 
@@ -52,9 +53,12 @@ def set_cadence(api: TestClient, database: Database, cadence: str) -> dict[str, 
 def force_sync(api: TestClient, database: Database, *types: str, dry_run: bool = False) -> dict[str, Any]:
     """An ordinary (manual) sync, as a person presses Force sync."""
     body = {"record_types": list(types) or None, "dry_run": dry_run}
-    response = api.post(f"/api/v1/xero/connections/{connection_id(database)}/sync", json=body)
-    assert response.status_code == 200, response.text
-    run = dict(response.json())
+    if dry_run:
+        response = api.post(f"/api/v1/xero/connections/{connection_id(database)}/sync", json=body)
+        assert response.status_code == 200, response.text
+        run = dict(response.json())
+    else:
+        run = force_sync_and_wait(api, connection_id(database), body)
     assert run["status"] == "succeeded", run
     return run
 

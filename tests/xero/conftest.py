@@ -10,6 +10,7 @@ import html
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -82,6 +83,21 @@ def run_jobs(service: TestClient, database: Database, xero_services: XeroService
         runner = InProcessRunner(database, xero_services, xero_services.clock, "test-worker", schedule=False)
         return service.portal.call(runner.run_until_idle)  # type: ignore[union-attr]
 
+    return run
+
+
+def force_sync_and_wait(api: TestClient, connection_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Force sync through the API as a client does: 202 with the queued run, the job run
+    as the worker would, then the run read at its ``run_url``."""
+    response = api.post(f"/api/v1/xero/connections/{connection_id}/sync", json=body)
+    assert response.status_code == 202, response.text
+    queued = response.json()
+    assert queued["status"] == "queued" and response.headers["location"] == queued["run_url"], queued
+    state = api.app.state  # type: ignore[attr-defined]
+    runner = InProcessRunner(state.database, state.xero, state.xero.clock, "test-worker", schedule=False)
+    api.portal.call(runner.run_until_idle)  # type: ignore[union-attr]
+    run: dict[str, Any] = api.get(queued["run_url"]).json()
+    assert run["id"] == queued["id"], run
     return run
 
 

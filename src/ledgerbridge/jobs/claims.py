@@ -32,10 +32,14 @@ from sqlalchemy.orm import Session, aliased
 from ledgerbridge.db import Database
 from ledgerbridge.jobs.models import Job, JobStatus
 from ledgerbridge.logging import get_logger
+from ledgerbridge.sync import runs
+from ledgerbridge.sync.runs import close_runs_of_jobs
 
 log = get_logger(__name__)
 
 MAX_ERROR_CHARS = 4000
+STOPPED_RUN = "The worker running this job stopped before the run finished."
+ABANDONED_RUN = "The job ended without finishing this run."
 
 
 @dataclass(frozen=True)
@@ -117,8 +121,13 @@ def claim_one(
     if job.attempts > job.max_attempts:
         # Only a reclaimed job gets here: its last allowed attempt died with its worker.
         _set_failed(session, job, now, job.last_error or "the worker running this job stopped")
+        close_runs_of_jobs(session, [job.id], f"{STOPPED_RUN} It is not tried again (attempt limit reached).")
         log.warning("jobs.gave_up_after_worker_stopped", job_id=job.id, kind=job.kind)
         return None
+    if job.attempts > 1:
+        # A run an earlier attempt left running died with it (a queued one is this attempt's).
+        reason = f"{STOPPED_RUN} Attempt {job.attempts} takes over."
+        close_runs_of_jobs(session, [job.id], reason, running_only=True)
     return Claimed(
         job.id, job.kind, dict(job.args), job.workspace_id, job.attempts, job.max_attempts, job.dedupe_key
     )
@@ -170,6 +179,8 @@ def complete(database: Database, job_id: str, worker_id: str, now: datetime) -> 
         done = _apply(
             session, job_id, worker_id, status=JobStatus.DONE, finished_at=now, locked_until=None
         )
+        if done:  # a handler that returned has no run left to finish
+            close_runs_of_jobs(session, [job_id], ABANDONED_RUN)
     if not done:
         log.warning("jobs.lease_lost_before_done", job_id=job_id, worker_id=worker_id)
     return done
@@ -209,6 +220,8 @@ def fail(
             session, job.id, worker_id, status=JobStatus.FAILED, last_error=error,
             finished_at=now, locked_until=None,
         )
+        if changed:  # given up: no attempt will finish its runs
+            close_runs_of_jobs(session, [job.id], f"{ABANDONED_RUN} The job failed: {error}")
     return JobStatus.FAILED if changed else None
 
 
@@ -231,3 +244,9 @@ def release(database: Database, job_ids: list[str], worker_id: str, now: datetim
             .values(locked_until=now)
             .execution_options(synchronize_session=False)
         )
+
+
+def close_orphaned_runs(database: Database, now: datetime) -> int:
+    """Close the sync runs that no live job will finish (see ``sync.runs``)."""
+    with database.session() as session:
+        return runs.close_orphaned_runs(session, now)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -39,6 +40,11 @@ HANDLER_MODULES: tuple[str, ...] = (
 module that does not exist (yet) is skipped, so the list can name work still to come."""
 
 _handlers: dict[str, Handler] = {}
+
+current_job_id: ContextVar[str | None] = ContextVar("current_job_id", default=None)
+"""The job whose handler is running in this task (set by the runner around the handler),
+so what the handler starts, such as a sync run, can name its job without every call
+passing it down."""
 
 
 def job(kind: str) -> Callable[[H], H]:

@@ -134,6 +134,7 @@ class InProcessRunner:
 
     async def run_until_idle(self) -> int:
         ran = 0
+        await self._close_orphaned_runs()
         while True:
             await self._schedule()
             batch = await self._claim(self.concurrency)
@@ -152,6 +153,7 @@ class InProcessRunner:
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
         self._event_loop = asyncio.get_running_loop()
+        await self._close_orphaned_runs()  # runs a previous process left behind
         self._loop_task = asyncio.create_task(self._loop(), name=f"jobs-runner-{self.worker_id}")
         log.info("jobs.runner_started", worker_id=self.worker_id, concurrency=self.concurrency)
 
@@ -187,6 +189,7 @@ class InProcessRunner:
             self.database, self.xero, self.clock, job.id, job.kind, job.attempt, job.workspace_id
         )
         heartbeat = asyncio.create_task(self._keep_lease(job.id))
+        job_token = registry.current_job_id.set(job.id)
         try:
             await handler(context, **job.args)
         except Exception as error:
@@ -199,6 +202,7 @@ class InProcessRunner:
             await asyncio.to_thread(claims.complete, self.database, job.id, self.worker_id, now)
             bound.debug("jobs.done")
         finally:
+            registry.current_job_id.reset(job_token)
             heartbeat.cancel()
             await asyncio.gather(heartbeat, return_exceptions=True)
 
@@ -228,6 +232,14 @@ class InProcessRunner:
         except Exception as error:  # a bad tick must not stop the jobs already queued
             log.exception("jobs.schedule_failed", error=repr(error))
 
+    async def _close_orphaned_runs(self) -> None:
+        """Close sync runs whose job can no longer finish them (a worker killed mid-run, a
+        process restarted): at start-up and on every poll, so none stays "running"."""
+        try:
+            await asyncio.to_thread(claims.close_orphaned_runs, self.database, self.clock.utcnow())
+        except Exception as error:  # must not stop the jobs already queued
+            log.exception("jobs.close_orphaned_runs_failed", error=repr(error))
+
     async def _claim(self, limit: int) -> list[Claimed]:
         kinds = registry.registered_kinds()
         return await asyncio.to_thread(
@@ -246,6 +258,7 @@ class InProcessRunner:
 
     async def _tick(self) -> None:
         await self._schedule()
+        await self._close_orphaned_runs()
         free = self.concurrency - len(self._running)
         if free <= 0 or self._stopping.is_set():
             return

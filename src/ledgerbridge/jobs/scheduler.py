@@ -23,7 +23,8 @@ from ledgerbridge.errors import Conflict, NotFound, invalid
 from ledgerbridge.jobs import registry
 from ledgerbridge.jobs.models import Job, JobStatus
 from ledgerbridge.jobs.queue import enqueue, insert_ignoring_conflicts
-from ledgerbridge.sync.models import SyncSettings
+from ledgerbridge.sync.models import RecordType, RunStatus, SyncSettings
+from ledgerbridge.sync.runs import start_run
 from ledgerbridge.work.models import Workspace
 from ledgerbridge.xero.models import ConnectionStatus, XeroConnection
 
@@ -144,7 +145,11 @@ def force_sync(
     session: Session, connection_id: str, record_types: Sequence[str] | None = None, *, now: datetime
 ) -> Job:
     """"Force sync": queue "sync.manual" to run at once (a request while one of the same
-    scope waits returns that one). ``record_types`` None means every enabled type."""
+    scope waits returns that one). ``record_types`` None means every enabled type.
+
+    The job carries a queued run (``args["run_id"]``) in the sync log, so whoever asked
+    can follow that one run from "queued" to its end; the page and the API both queue
+    through here, under the organisation's sync lock like every other sync."""
     connection = session.get(XeroConnection, connection_id)
     if connection is None:
         raise NotFound("No such Xero organisation.")
@@ -152,15 +157,28 @@ def force_sync(
         raise Conflict(f"{connection.tenant_name} is not connected; reconnect it before syncing.")
     types = sorted(set(record_types)) if record_types else None
     scope = ",".join(types) if types else "all"
-    return enqueue(
+    chosen = [RecordType(t) for t in types or []]
+    run = start_run(session, connection.workspace_id, connection_id, "manual", chosen)
+    run.status, run.started_at = RunStatus.QUEUED, None
+    job = enqueue(
         session,
         SYNC_MANUAL,
-        {"connection_id": connection_id, "record_types": types},
+        {"connection_id": connection_id, "record_types": types, "run_id": run.id},
         workspace_id=connection.workspace_id,
         lock_key=sync_lock_key(connection_id),
         dedupe_key=f"{SYNC_MANUAL}:{connection_id}:{scope}",
         run_at=now,
     )
+    waiting_run = job.args.get("run_id")
+    if waiting_run is None:  # a sync queued before its run was: this run is that job's now
+        job.args = {**job.args, "run_id": run.id}
+    elif waiting_run != run.id:  # the same sync already waits: its run is the one to follow
+        session.delete(run)
+        session.flush()
+        return job
+    run.job_id = job.id
+    session.flush()
+    return job
 
 
 # ------------------------------------------------------------------------------ periodic

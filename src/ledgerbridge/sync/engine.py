@@ -33,7 +33,7 @@ from ledgerbridge.errors import XeroError
 from ledgerbridge.sync import links, outbox
 from ledgerbridge.sync.adapter import PULL_STATE, NewRecord, NotReady, RecordAdapter
 from ledgerbridge.sync.models import OutboxEntry, OutboxStatus, SyncConflict, SyncCursor, SyncRun, XeroLink
-from ledgerbridge.sync.runs import count, record_issue
+from ledgerbridge.sync.runs import count, record_issue, resolve_issues
 from ledgerbridge.xero.client import BATCH_SIZE, Organisation
 from ledgerbridge.xero.dates import parse_datetime
 from ledgerbridge.xero.models import XeroConnection
@@ -601,6 +601,8 @@ def _payload(
     if obj is None or (link is not None and link.content_hash == digest):
         entry.status, entry.sent_at = OutboxStatus.SENT, utcnow()
         count(run, "skipped")
+        if obj is not None:  # Xero holds it as it is: it arrived
+            resolve_issues(session, entry.connection_id, adapter.record_type, [entry.local_id])
         return None
     try:
         body = adapter.payload(session, connection, obj, link.xero_id if link else None)
@@ -674,6 +676,7 @@ def _record_outcome(
         )
         entry.status, entry.sent_at, entry.last_error = OutboxStatus.SENT, utcnow(), None
         count(run, "pushed_created" if created else "pushed_updated")
+        resolve_issues(session, entry.connection_id, adapter.record_type, [entry.local_id])
         return
     message = "; ".join(messages) or f"Xero rejected the {adapter.record_type.value.replace('_', ' ')}."
     entry.status, entry.last_error = OutboxStatus.FAILED, message

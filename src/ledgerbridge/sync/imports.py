@@ -32,10 +32,9 @@ from typing import Any, TypeVar
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from ledgerbridge.db import utcnow
 from ledgerbridge.errors import NotFound, XeroAuthError, XeroError, XeroForbidden, invalid
 from ledgerbridge.jobs import queue
-from ledgerbridge.jobs.registry import JobContext, job
+from ledgerbridge.jobs.registry import JobContext, current_job_id, job
 from ledgerbridge.logging import get_logger
 from ledgerbridge.sync import links
 from ledgerbridge.sync.links import content_hash
@@ -43,9 +42,24 @@ from ledgerbridge.sync.mapping import items as item_mapping
 from ledgerbridge.sync.mapping import tax_rates as tax_rate_mapping
 from ledgerbridge.sync.mapping.values import text
 from ledgerbridge.sync.models import RecordType, RunStatus, SyncRun, XeroReference
-from ledgerbridge.sync.runs import count, finish_run, record_issue, start_run
+from ledgerbridge.sync.runs import (
+    begin_run,
+    close_run,
+    count,
+    finish_run,
+    record_issue,
+    start_run,
+    stopped_by,
+)
 from ledgerbridge.work.models import Item, TaxRate
-from ledgerbridge.xero.client import ACCOUNTING, MAX_PAGE_SIZE, PAYROLL_AU, Organisation, XeroClient
+from ledgerbridge.xero.client import (
+    ACCOUNTING,
+    MAX_PAGE_SIZE,
+    PAYROLL_AU,
+    Organisation,
+    XeroClient,
+    counting_calls,
+)
 from ledgerbridge.xero.connections import get_connection
 from ledgerbridge.xero.dates import parse_datetime
 from ledgerbridge.xero.models import ConnectionStatus, XeroGrant
@@ -277,12 +291,15 @@ async def execute_run(services: XeroServices, workspace_id: str, run_id: str) ->
     context, error = _begin(services, workspace_id, run_id)
     if context is None and error is None:
         return _with_run(services, run_id, lambda _s, run: run)
-    calls_before = services.client.counter.total(context.org.tenant_id) if context else 0
-    if context is not None:
-        types = [IMPORTS[RecordType(t)] for t in _run_types(services, run_id)]
-        error = await _import_all(context, types)
-    calls = services.client.counter.total(context.org.tenant_id) - calls_before if context else 0
-    return _with_run(services, run_id, lambda _s, run: finish_run(run, calls=calls, error=error))
+    with counting_calls() as calls:
+        if context is not None:
+            try:
+                types = [IMPORTS[RecordType(t)] for t in _run_types(services, run_id)]
+                error = await _import_all(context, types)
+            except BaseException as exc:  # closed as failed; its job's retry starts it again
+                close_run(services.database, run_id, stopped_by(exc), calls.total)
+                raise
+    return _with_run(services, run_id, lambda _s, run: finish_run(run, calls=calls.total, error=error))
 
 
 def enqueue_import(
@@ -298,14 +315,14 @@ def enqueue_import(
     same reference rows.
     """
     run = create_run(session, workspace_id, connection_id, record_types)
-    queue.enqueue(
+    run.job_id = queue.enqueue(
         session,
         IMPORT_JOB,
         {"run_id": run.id, "workspace_id": workspace_id},
         workspace_id=workspace_id,
         lock_key=f"{IMPORT_JOB}:{run.connection_id}",
         run_at=services.clock.utcnow(),
-    )
+    ).id
     return run
 
 
@@ -347,9 +364,10 @@ def _begin(services: XeroServices, workspace_id: str, run_id: str) -> tuple[_Con
         run = session.get(SyncRun, run_id)
         if run is None or run.workspace_id != workspace_id or run.connection_id is None:
             raise NotFound(f"No sync run with id '{run_id}' in this workspace.")
-        if run.finished_at is not None:
+        if run.finished_at is not None and not _retried_by_its_job(run):
             return None, None
-        run.status, run.started_at, run.counts = RunStatus.RUNNING, utcnow(), {}
+        begin_run(run)
+        run.counts = {}
         connection = get_connection(session, workspace_id, run.connection_id)
         grant = session.get(XeroGrant, connection.grant_id) if connection.grant_id else None
         if grant is None or connection.status is not ConnectionStatus.CONNECTED:
@@ -369,6 +387,13 @@ def _begin(services: XeroServices, workspace_id: str, run_id: str) -> tuple[_Con
             steps=len(run.record_types),
         )
         return context, None
+
+
+def _retried_by_its_job(run: SyncRun) -> bool:
+    """A run its own job closed as failed (an exception, or its worker stopped) is started
+    again by that job's next attempt, as an interrupted import always was."""
+    job_id = current_job_id.get()
+    return run.status is RunStatus.FAILED and job_id is not None and run.job_id == job_id
 
 
 def _stored_country(session: Session, connection_id: str) -> str | None:
@@ -447,22 +472,21 @@ class _Tally:
 
 async def _import_type(context: _Context, spec: ImportSpec, step: int) -> None:
     client = context.services.client
-    calls_before = client.counter.total(context.org.tenant_id)
     tally = _Tally()
     _progress(context, spec, step, done=0, total=None)
-    async for records in fetch(client, context.org, spec):
-        if spec.record_type is RecordType.ORGANISATION and records:
-            context.country = _country_of(records[0]) or context.country
-        _with_run(
-            context.services,
-            context.run_id,
-            partial(_apply_page, context=context, spec=spec, records=records, tally=tally),
-        )
-        _progress(context, spec, step, done=len(tally.seen), total=None)
+    with counting_calls() as calls:
+        async for records in fetch(client, context.org, spec):
+            if spec.record_type is RecordType.ORGANISATION and records:
+                context.country = _country_of(records[0]) or context.country
+            _with_run(
+                context.services,
+                context.run_id,
+                partial(_apply_page, context=context, spec=spec, records=records, tally=tally),
+            )
+            _progress(context, spec, step, done=len(tally.seen), total=None)
     removed = partial(_mark_removed, context=context, spec=spec, tally=tally)
     _with_run(context.services, context.run_id, removed)
-    calls = client.counter.total(context.org.tenant_id) - calls_before
-    _note_type(context, spec, step, "done", tally=tally, calls=calls)
+    _note_type(context, spec, step, "done", tally=tally, calls=calls.total)
 
 
 async def fetch(

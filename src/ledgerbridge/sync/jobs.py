@@ -17,6 +17,7 @@ from ledgerbridge.sync import (
     sending,  # noqa: F401 - registers the "invoices.send_due" job
 )
 from ledgerbridge.sync.models import RecordType, SyncSettings
+from ledgerbridge.sync.runs import close_run
 from ledgerbridge.sync.service import TWO_WAY, fetch_changed, sync
 from ledgerbridge.xero import webhooks
 from ledgerbridge.xero.models import ConnectionStatus, XeroConnection
@@ -52,12 +53,18 @@ async def auto_sync(ctx: JobContext, connection_id: str) -> None:
 
 
 @job("sync.manual")
-async def manual_sync(ctx: JobContext, connection_id: str, record_types: list[str] | None = None) -> None:
-    """Force sync, queued (the API's Force sync also runs at once)."""
+async def manual_sync(
+    ctx: JobContext, connection_id: str, record_types: list[str] | None = None, run_id: str | None = None
+) -> None:
+    """Force sync (the page's and the API's, ``scheduler.force_sync``): the run queued with
+    the job becomes this sync's run."""
     connection = _connection(ctx, connection_id)
-    if connection is not None:
-        types = [RecordType(t) for t in record_types] if record_types else None
-        await sync(ctx.xero, connection.workspace_id, connection_id, types, "manual")
+    if connection is None:
+        if run_id is not None:
+            close_run(ctx.database, run_id, "The organisation is no longer connected; nothing was synced.")
+        return
+    types = [RecordType(t) for t in record_types] if record_types else None
+    await sync(ctx.xero, connection.workspace_id, connection_id, types, "manual", run_id=run_id)
 
 
 @job(webhooks.FETCH_JOB)

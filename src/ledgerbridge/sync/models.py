@@ -152,12 +152,17 @@ class SyncRun(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     preview: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     """For a dry run: what it would create, update or skip, on which side."""
     error: Mapped[str | None] = mapped_column(Text)
+    job_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    """The job doing this run, if a job does it: when that job's worker stops (its lease
+    runs out, it is reclaimed or given up), the run is closed rather than left running."""
 
 
 class SyncIssue(IdMixin, TimestampMixin, WorkspaceScoped, Base):
-    """One record that failed in a run, with Xero's own words and what to do about it."""
+    """One record that failed in a run, with Xero's own words and what to do about it.
+    One stays open per record and cause; it closes when the record reaches Xero."""
 
     __tablename__ = "sync_issues"
+    __table_args__ = (Index("ix_sync_issues_open_record", "connection_id", "record_type", "local_id"),)
 
     run_id: Mapped[str] = mapped_column(
         String(36), ForeignKey("sync_runs.id", ondelete="CASCADE"), index=True

@@ -13,7 +13,9 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -78,8 +80,34 @@ class ElementResult:
         return str(value) if value and self.ok else None
 
 
+@dataclass
+class CallTally:
+    """The calls one piece of work made (a sync run, one type of an import), counted in
+    its own task and the tasks and threads it starts. A difference of the process-wide
+    counts would also take in the calls of work running beside it on the same
+    organisation (a webhook fetch beside a sync, two workspaces on one tenant)."""
+
+    total: int = 0
+
+
+_tallies: ContextVar[tuple[CallTally, ...]] = ContextVar("xero_call_tallies", default=())
+
+
+@contextmanager
+def counting_calls() -> Iterator[CallTally]:
+    """Count the calls made inside this block (by this task and those it starts). Blocks
+    nest: a call counts in each enclosing tally."""
+    tally = CallTally()
+    token = _tallies.set((*_tallies.get(), tally))
+    try:
+        yield tally
+    finally:
+        _tallies.reset(token)
+
+
 class CallCounter:
-    """Calls per (tenant, endpoint), for benchmarks, the sync log and the doctor."""
+    """Calls per (tenant, endpoint), for benchmarks and the doctor; the sync log counts a
+    run's own calls with ``counting_calls``."""
 
     def __init__(self) -> None:
         self.calls: Counter[tuple[str, str]] = Counter()
@@ -89,6 +117,8 @@ class CallCounter:
     def count(self, tenant_id: str, endpoint: str, status: int) -> None:
         self.calls[(tenant_id, endpoint)] += 1
         self.statuses[status] += 1
+        for tally in _tallies.get():
+            tally.total += 1
 
     def total(self, tenant_id: str | None = None) -> int:
         return sum(n for (tenant, _), n in self.calls.items() if tenant_id in (None, tenant))

@@ -23,7 +23,10 @@ from ledgerbridge.xero.client import Organisation
 from ledgerbridge.xero.models import XeroConnection
 from tests.factories import Seeded, seed_workspace
 from tests.web.pages.conftest import csrf_of, post_form, sign_in
-from tests.xero.conftest import run_jobs  # noqa: F401 - the fixture
+from tests.xero.conftest import (
+    force_sync_and_wait,
+    run_jobs,  # noqa: F401 - the fixture
+)
 
 PERIOD = {"date_from": "2026-11-02", "date_to": "2026-11-06", "issue_date": "2026-11-09"}
 
@@ -127,10 +130,8 @@ def connect_contacts(page: TestClient, database: Database) -> None:
     local numbering continues after the organisation's own invoice numbers."""
     with database.session() as session:
         connection_id = session.scalars(select(XeroConnection.id)).one()
-    response = page.post(
-        f"/api/v1/xero/connections/{connection_id}/sync", json={"record_types": ["contact", "invoice"]}
-    )
-    assert response.status_code == 200 and response.json()["status"] == "succeeded", response.text
+    run = force_sync_and_wait(page, connection_id, {"record_types": ["contact", "invoice"]})
+    assert run["status"] == "succeeded", run
 
 
 def in_sandbox(state: SandboxState, org: Organisation, database: Database, invoice_id: str) -> dict[str, Any]:

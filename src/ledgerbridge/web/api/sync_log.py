@@ -9,12 +9,15 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
+from fastapi.responses import JSONResponse
 from pydantic import Field
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from ledgerbridge.db import utcnow
 from ledgerbridge.errors import NotFound
+from ledgerbridge.jobs import scheduler
+from ledgerbridge.sync import links
 from ledgerbridge.sync.models import (
     OutboxEntry,
     OutboxStatus,
@@ -24,11 +27,12 @@ from ledgerbridge.sync.models import (
     SyncIssue,
     SyncRun,
 )
-from ledgerbridge.sync.service import sync
+from ledgerbridge.sync.service import TWO_WAY, UnsupportedRecordType, sync
 from ledgerbridge.web.api.crud import Input, Output
 from ledgerbridge.web.api.xero import XeroDep
 from ledgerbridge.web.deps import ActorDep, ManagerDep, SessionDep
 from ledgerbridge.xero.connections import get_connection
+from ledgerbridge.xero.services import XeroServices
 
 router = APIRouter(prefix="/xero", tags=["Sync log"])
 
@@ -88,14 +92,58 @@ class RunPage(Output):
     page_size: int
 
 
-@router.post("/connections/{connection_id}/sync", response_model=RunSummary)
+class QueuedRun(RunSummary):
+    run_url: str = Field(description="GET it until `status` is succeeded, partial or failed.")
+
+
+def run_url(run_id: str) -> str:
+    """Where any run is read while it works and after (``web.api.imports.get_run``)."""
+    return f"/api/v1/xero/runs/{run_id}"
+
+
+@router.post(
+    "/connections/{connection_id}/sync",
+    status_code=202,
+    response_model=QueuedRun,
+    responses={200: {"model": RunSummary, "description": "A dry run: its finished preview."}},
+)
 async def force_sync(
     connection_id: str, body: SyncIn, session: SessionDep, actor: ManagerDep, xero: XeroDep
-) -> SyncRun:
-    """Force sync: run now, and answer with the finished run (or the dry run's preview)."""
+) -> Any:
+    """Force sync: queue the organisation's sync job (the same job, under the same lock, as
+    the Force sync button, so it never runs beside another sync of the organisation) and
+    answer at once, 202, with its run in status `queued`. Follow it at `run_url` (also the
+    `Location` header): `GET /api/v1/xero/runs/{id}` shows it running, then succeeded,
+    partial or failed. Asking again while the same sync still waits answers with that run.
+
+    With `dry_run` it runs now and answers 200 with the finished preview: a dry run reads
+    both sides and writes nothing but its run."""
+    if body.dry_run:
+        run = await preview_sync(session, actor.workspace_id, connection_id, body.record_types, xero)
+        return JSONResponse(RunSummary.model_validate(run).model_dump(mode="json"))
     get_connection(session, actor.workspace_id, connection_id)
+    for record_type in body.record_types or []:
+        if record_type not in TWO_WAY:  # refused now, not by a job that fails later
+            raise UnsupportedRecordType(str(record_type))
+    types = [str(t) for t in body.record_types] if body.record_types else None
+    job = scheduler.force_sync(session, connection_id, types, now=xero.clock.utcnow())
+    queued = session.get_one(SyncRun, job.args["run_id"])
+    url = run_url(queued.id)
+    answer = QueuedRun.model_validate({**RunSummary.model_validate(queued).model_dump(), "run_url": url})
+    return JSONResponse(answer.model_dump(mode="json"), status_code=202, headers={"Location": url})
+
+
+async def preview_sync(
+    session: Session,
+    workspace_id: str,
+    connection_id: str,
+    record_types: list[RecordType] | None,
+    xero: XeroServices,
+) -> SyncRun:
+    """A dry run now, in the request: nothing but its run is written, on either side."""
+    get_connection(session, workspace_id, connection_id)
     session.commit()
-    return await sync(xero, actor.workspace_id, connection_id, body.record_types, "manual", body.dry_run)
+    return await sync(xero, workspace_id, connection_id, record_types, "manual", dry_run=True)
 
 
 @router.get("/runs", response_model=RunPage)
@@ -190,7 +238,10 @@ def export_issues(
 
 @router.post("/issues/{issue_id}/retry", response_model=RunSummary)
 async def retry_issue(issue_id: str, session: SessionDep, actor: ManagerDep, xero: XeroDep) -> SyncRun:
-    """One click: queue the record again and sync its type now; the issue closes if it went."""
+    """One click: queue the record again and sync its type now. The issue closes only if
+    its record really arrived: in Xero as it is here (its link there holds the content
+    that was to be sent), or, for a record from Xero, applied here by this run. A record
+    skipped, sent to another organisation or refused again leaves it open."""
     issue = _get_issue(session, actor.workspace_id, issue_id)
     if issue.connection_id is None:
         raise NotFound("The organisation this issue belonged to is no longer connected.")
@@ -198,9 +249,31 @@ async def retry_issue(issue_id: str, session: SessionDep, actor: ManagerDep, xer
     _requeue(session, issue)
     session.commit()
     run = await sync(xero, actor.workspace_id, connection_id, [record_type], "retry")
-    if not run.counts.get("failed"):
-        _resolve(session, issue_id)
+    session.expire_all()
+    issue = _get_issue(session, actor.workspace_id, issue_id)
+    if issue.resolved_at is None and _arrived(session, issue, run):
+        issue.resolved_at = utcnow()
     return run
+
+
+def _arrived(session: Session, issue: SyncIssue, run: SyncRun) -> bool:
+    """Whether the issue's record is in step now: a local record is linked in the issue's
+    organisation with the content it has here; a record known only by its Xero id was
+    pulled and applied by ``run``."""
+    if issue.connection_id is None or issue.record_type not in TWO_WAY:
+        return False
+    if issue.local_id is not None:
+        link = links.by_local_id(session, issue.connection_id, issue.record_type, issue.local_id)
+        adapter = TWO_WAY[issue.record_type]
+        obj = adapter.load(session, issue.workspace_id, issue.local_id) if link is not None else None
+        return obj is not None and link is not None and (
+            link.content_hash == links.content_hash(adapter.local_fields(session, obj))
+        )
+    if issue.direction == "pull" and issue.xero_id is not None:
+        link = links.by_xero_id(session, issue.connection_id, issue.record_type, issue.xero_id)
+        started, synced = run.started_at, link.synced_at if link is not None else None
+        return started is not None and synced is not None and synced >= started
+    return False
 
 
 def _get_issue(session: Session, workspace_id: str, issue_id: str) -> SyncIssue:
@@ -233,12 +306,6 @@ def _requeue(session: Session, issue: SyncIssue) -> None:
     )
     for entry in failed:
         entry.status, entry.payload, entry.batch_key = OutboxStatus.PENDING, None, None
-
-
-def _resolve(session: Session, issue_id: str) -> None:
-    issue = session.get(SyncIssue, issue_id)
-    if issue is not None:
-        issue.resolved_at = utcnow()
 
 
 @router.get("/conflicts", response_model=list[ConflictOut])

@@ -139,8 +139,8 @@ async def run_dry_run(
     here = PAGE.format(connection_id=connection_id)
     chosen = [RecordType(t) for t in (record_type or []) if t in {str(k) for k in TWO_WAY}]
     try:
-        body = sync_log_api.SyncIn(record_types=chosen or None, dry_run=True)
-        run = await sync_log_api.force_sync(connection_id, body, session, actor, xero)
+        types = chosen or None
+        run = await sync_log_api.preview_sync(session, actor.workspace_id, connection_id, types, xero)
     except LedgerbridgeError as exc:
         session.rollback()
         return redirect(request, here if exc.status != 404 else "/integrations", exc.detail, "error")

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from ledgerbridge.errors import LedgerbridgeError
 from ledgerbridge.jobs import scheduler
 from ledgerbridge.jobs.models import Job, JobStatus
-from ledgerbridge.sync.models import RunStatus, SyncRun
+from ledgerbridge.sync.models import RunStatus, SyncIssue, SyncRun
 from ledgerbridge.web.api import sync_log as sync_log_api
 from ledgerbridge.web.api.xero import XeroDep
 from ledgerbridge.web.deps import SessionDep
@@ -108,6 +108,7 @@ def _waiting(session: Session, workspace_id: str, names: dict[str, str]) -> list
             "running": job.status is JobStatus.RUNNING,
         }
         for job in jobs
+        if not job.args.get("run_id")  # a Force sync queued with its run: the log lists it
     ]
 
 
@@ -193,8 +194,10 @@ async def retry(
     except LedgerbridgeError as exc:
         session.rollback()
         return redirect(request, target, exc.detail, "error")
-    if run.counts.get("failed"):
-        return redirect(request, target, "Retried, but Xero refused it again: see its message.", "error")
+    issue = session.get(SyncIssue, issue_id)
+    if issue is None or issue.resolved_at is None:
+        refused = "Xero refused it again" if run.counts.get("failed") else "it has not arrived in Xero"
+        return redirect(request, target, f"Retried, but {refused}: see its message.", "error")
     return redirect(request, target, "Retried: the record is in step with Xero now.", "success")
 
 

@@ -169,6 +169,23 @@ def log_truth(world: World, model: Model) -> list[str]:
     return problems
 
 
+@invariant("6. members show what they are in Xero")
+def members_truth(world: World, model: Model) -> list[str]:
+    """A member shown as a Payroll employee "In Xero" has a Payroll AU employee there."""
+    problems = []
+    for org in world.orgs.values():
+        rows = world.api("GET", f"/xero/connections/{org.connection_id}/members").json()
+        for row in rows:
+            if row["target"] == "employee" and row["linked"]:
+                employee = world.xero_record(org, "Employees", row["xero_id"] or "")
+                if employee is None:
+                    problems.append(
+                        f"member {row['name']} shows as a Payroll employee in {org.name} with no "
+                        f"Payroll employee there ({row['xero_id']})"
+                    )
+    return problems
+
+
 @invariant("7. no 429 from Xero")
 def no_429(world: World, model: Model) -> list[str]:
     n = world.xero.client.counter.statuses.get(429, 0)

@@ -277,6 +277,39 @@ class IntegrationMachine(RuleBasedStateMachine):
             f"(Xero has {remote and remote.get('EmailAddress')!r})"
         )
 
+    @action(pick=st.integers(0, 50))
+    def invite_contact(self, pick: int) -> None:
+        """Invite a synced Xero contact in as a member (Members to Xero, Contacts tab)."""
+        org = self.au
+        found = self.world.api("GET", f"/xero/connections/{org.connection_id}/members/invitable").json()
+        free = [c for c in found if c["member_id"] is None]
+        if not free:
+            return
+        self._act("invite a Xero contact as a member")
+        contact = free[pick % len(free)]
+        answer = self.world.api(
+            "POST",
+            f"/xero/connections/{org.connection_id}/members/invite",
+            json={"contact_ids": [contact["contact_id"]]},
+        )
+        assert answer.status_code in (201, 409, 422), answer.text
+
+    @action(pick=st.integers(0, 50))
+    def retry_from_log(self, pick: int) -> None:
+        """Retry an open issue from the sync log, as a bookkeeper clicks it."""
+        with self.world.database.session() as session:
+            ids = list(
+                session.scalars(
+                    select(SyncIssue.id).where(SyncIssue.resolved_at.is_(None)).order_by(SyncIssue.created_at)
+                )
+            )
+        if not ids:
+            return
+        self._act("retry from the sync log")
+        answer = self.world.api("POST", f"/xero/issues/{ids[pick % len(ids)]}/retry")
+        assert answer.status_code in (200, 202, 404, 409, 422), answer.text
+        self.world.run_jobs()
+
     # -- Xero's side ----------------------------------------------------------------------
 
     def _linked(self, org: Organisation, record_type: RecordType) -> list[XeroLink]:

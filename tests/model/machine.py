@@ -172,8 +172,13 @@ class IntegrationMachine(RuleBasedStateMachine):
                 seen[entry_id] = invoice["id"]
 
     def _local_invoices(self, *statuses: InvoiceStatus) -> list[Invoice]:
+        """The invoices and bills this walk built from hours (not those pulled from Xero,
+        which the Xero side's actions change), oldest first."""
+        made = {*self.model.invoiced.values(), *self.model.billed.values()} - self.model.deleted
         with self.world.database.session() as session:
-            query = select(Invoice).order_by(Invoice.created_at)
+            query = (
+                select(Invoice).where(Invoice.id.in_(sorted(made))).order_by(Invoice.created_at, Invoice.id)
+            )
             if statuses:
                 query = query.where(Invoice.status.in_(statuses))
             return list(session.scalars(query))

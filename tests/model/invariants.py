@@ -205,8 +205,10 @@ def quiet(name: str) -> Callable[[Check], Check]:
 
 
 XERO_STATUS = {
-    "DRAFT": {InvoiceStatus.DRAFT},
-    "SUBMITTED": {InvoiceStatus.DRAFT},
+    # An invoice approved here arrives in Xero as the organisation's "invoice status"
+    # setting says: DRAFT by default, for approval in Xero (docs/sync.md), and stays so.
+    "DRAFT": {InvoiceStatus.DRAFT, InvoiceStatus.APPROVED, InvoiceStatus.SENT},
+    "SUBMITTED": {InvoiceStatus.DRAFT, InvoiceStatus.APPROVED, InvoiceStatus.SENT},
     "AUTHORISED": {InvoiceStatus.APPROVED, InvoiceStatus.SENT, InvoiceStatus.PARTLY_PAID},
     "PAID": {InvoiceStatus.PAID},
     "VOIDED": {InvoiceStatus.VOID},

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 
 from ledgerbridge.errors import LedgerbridgeError, XeroError
 from ledgerbridge.sync import contacts, credit_notes, engine, invoices, items, payments, purchase_orders
+from ledgerbridge.sync.imports import ensure_reference_data
 from ledgerbridge.sync.adapter import FollowUp, RecordAdapter
 from ledgerbridge.sync.contact_tasks import after_contacts
 from ledgerbridge.sync.models import RecordType, SyncRun
@@ -50,6 +51,8 @@ async def sync(
     for record_type in chosen:
         if record_type not in TWO_WAY:
             raise UnsupportedRecordType(str(record_type))
+    if not dry_run:  # a first sync needs the organisation's tax rates (a dry run writes nothing)
+        await _reference_data_first(services, workspace_id, connection_id)
     run_id, tenant_id = _start(services, workspace_id, connection_id, trigger, chosen, dry_run)
     calls_before = services.client.counter.total(tenant_id)
     error: str | None = None
@@ -74,6 +77,7 @@ async def fetch_changed(
 ) -> SyncRun:
     """Fetch just these records (a webhook named them), as one run triggered by "webhook"."""
     chosen = [t for t in ids if t in TWO_WAY and ids[t]]
+    await _reference_data_first(services, workspace_id, connection_id)
     run_id, tenant_id = _start(services, workspace_id, connection_id, "webhook", chosen, False)
     calls_before = services.client.counter.total(tenant_id)
     error: str | None = None
@@ -85,6 +89,15 @@ async def fetch_changed(
     except XeroError as exc:
         error = exc.detail
     return _finish(services, run_id, services.client.counter.total(tenant_id) - calls_before, error)
+
+
+async def _reference_data_first(services: XeroServices, workspace_id: str, connection_id: str) -> None:
+    """The organisation's reference data before its first sync (``ensure_reference_data``);
+    an import Xero refuses is in the log as its own run, and the sync goes on regardless."""
+    try:
+        await ensure_reference_data(services, workspace_id, connection_id)
+    except XeroError:
+        pass
 
 
 def _start(

@@ -100,7 +100,12 @@ class InvoicesAdapter:
         documents.cache_reference_data(session)
         sales_numbers = (r.get("InvoiceNumber") for r in records if r.get("Type") == "ACCREC")
         documents.preload_numbers(
-            session, Invoice, connection.workspace_id, sales_numbers, Invoice.kind == InvoiceKind.SALES
+            session,
+            Invoice,
+            connection.workspace_id,
+            sales_numbers,
+            Invoice.kind == InvoiceKind.SALES,
+            connection_id=connection.id,  # the numbers in use in this organisation
         )
 
     def match(self, session: Session, connection: XeroConnection, remote: dict[str, Any]) -> Invoice | None:

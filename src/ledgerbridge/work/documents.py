@@ -237,11 +237,27 @@ def credit_balance(
 # --------------------------------------------------------------------------- numbers
 
 
-def next_number(session: Session, model: type[Document], workspace_id: str, prefix: str) -> str:
-    """The number after the highest ``PREFIX-nnnn`` in use, as Xero's auto-numbering does."""
+def _in_organisation(model: type[Document], connection_id: str | None) -> Any:
+    """The documents whose numbers a document's number must differ from: those of its own
+    organisation (a number is unique per Xero organisation, as Xero has it, so two
+    organisations may both have INV-0001), or, for a document that belongs to none yet,
+    the others that belong to none. The unique indexes say the same (migration 0010)."""
+    column = model.xero_connection_id
+    return column == connection_id if connection_id is not None else column.is_(None)
+
+
+def next_number(
+    session: Session, model: type[Document], workspace_id: str, prefix: str, connection_id: str | None = None
+) -> str:
+    """The number after the highest ``PREFIX-nnnn`` in use in the document's organisation
+    (``_in_organisation``), as Xero's auto-numbering does."""
     pattern = re.compile(rf"^{re.escape(prefix)}(\d+)$")
     numbers = session.scalars(
-        select(model.number).where(model.workspace_id == workspace_id, model.number.like(f"{prefix}%"))
+        select(model.number).where(
+            model.workspace_id == workspace_id,
+            model.number.like(f"{prefix}%"),
+            _in_organisation(model, connection_id),
+        )
     )
     highest = max((int(m.group(1)) for n in numbers if n and (m := pattern.match(n))), default=0)
     return f"{prefix}{highest + 1:0{NUMBER_DIGITS}d}"
@@ -256,21 +272,27 @@ def preload_numbers(
     workspace_id: str,
     numbers: Iterable[str | None],
     *conditions: Any,
+    connection_id: str | None = None,
 ) -> None:
-    """Which documents of this kind (``conditions``, as ``assign_number`` gets them) hold
-    these numbers, in one query, so a bulk write such as a page of pulled invoices checks
-    each number without a query of its own. Lasts for this unit of work."""
+    """Which documents of this kind (``conditions``, as ``assign_number`` gets them) in this
+    organisation (``_in_organisation``) hold these numbers, in one query, so a bulk write
+    such as a page of pulled invoices checks each number without a query of its own.
+    Lasts for this unit of work."""
     wanted = {n for n in numbers if n}
     query = select(model.number, model.id).where(
-        model.workspace_id == workspace_id, model.number.in_(sorted(wanted)), *conditions
+        model.workspace_id == workspace_id,
+        model.number.in_(sorted(wanted)),
+        _in_organisation(model, connection_id),
+        *conditions,
     )
     holders = dict(session.execute(query).tuples().all()) if wanted else {}
-    session.info.setdefault(_NUMBERS, {})[(model.__name__, workspace_id)] = (wanted, holders)
+    session.info.setdefault(_NUMBERS, {})[(model.__name__, workspace_id, connection_id)] = (wanted, holders)
 
 
 def _number_taken(session: Session, document: Document, *conditions: Any) -> bool:
     model = type(document)
-    known = session.info.get(_NUMBERS, {}).get((model.__name__, document.workspace_id))
+    connection_id = document.xero_connection_id
+    known = session.info.get(_NUMBERS, {}).get((model.__name__, document.workspace_id, connection_id))
     number, own_id = document.number, document.id
     if known is not None and number is not None and number in known[0] and own_id is not None:
         holders: dict[str, str] = known[1]
@@ -282,16 +304,29 @@ def _number_taken(session: Session, document: Document, *conditions: Any) -> boo
             model.workspace_id == document.workspace_id,
             model.number == document.number,
             model.id != document.id,
+            _in_organisation(model, connection_id),
             *conditions,
         )
     )
     return clash is not None
 
 
+def given_number(document: Document, values: Mapping[str, Any]) -> None:
+    """A number given in ``values`` (by a person, or Xero's own) is the document's, not one
+    of our series: Xero must keep it, so it is no longer ``numbered_here``."""
+    if values.get("number") is not None:
+        document.numbered_here = False
+
+
 def assign_number(session: Session, document: Document, prefix: str, *conditions: Any) -> None:
-    """Fill a missing number and refuse one already used by a document of the same kind."""
+    """Fill a missing number (marking it ``numbered_here``: Xero may number it instead, see
+    ``sync.mapping.invoices``) and refuse one already used by a document of the same kind in
+    the same organisation."""
     if document.number is None:
-        document.number = next_number(session, type(document), document.workspace_id, prefix)
+        document.number = next_number(
+            session, type(document), document.workspace_id, prefix, document.xero_connection_id
+        )
+        document.numbered_here = True
     elif _number_taken(session, document, *conditions):
         raise Conflict(
             f"The number '{document.number}' is already used by another document.",
@@ -681,6 +716,7 @@ def _check_invoice(
     with session.no_autoflush:
         for key, value in values.items():
             setattr(invoice, key, value)
+        given_number(invoice, values)
         if invoice.status is None:
             invoice.status = InvoiceStatus.DRAFT
         fill_header_defaults(session, invoice)
@@ -815,6 +851,7 @@ def write_credit_note(
     with session.no_autoflush:
         for key, value in values.items():
             setattr(credit_note, key, value)
+        given_number(credit_note, values)
         if is_new:
             credit_note.status = CreditNoteStatus.DRAFT
         fill_header_defaults(session, credit_note)
@@ -960,6 +997,7 @@ def write_purchase_order(
     with session.no_autoflush:
         for key, value in values.items():
             setattr(order, key, value)
+        given_number(order, values)
         if is_new:
             order.status = PurchaseOrderStatus.DRAFT
         fill_header_defaults(session, order)

@@ -175,7 +175,29 @@ class InvoicesAdapter:
         if contact_id is None:
             raise NotReady(_not_in_xero_yet(session, invoice))
         fields = mapping.local_fields(invoice, contact_id)
-        return mapping.to_xero(fields, xero_id, _defaults(session, connection), invoice.issue_date)
+        body = mapping.to_xero(fields, xero_id, _defaults(session, connection), invoice.issue_date)
+        if xero_id is None and invoice.numbered_here:
+            # Our own series knows nothing of the numbers the organisation already has (it
+            # may hold INV-0001..INV-0050 from before it was connected): Xero numbers the
+            # invoice in its own sequence and ``number_from_xero`` takes that number back.
+            body.pop("InvoiceNumber", None)
+        return body
+
+    def number_from_xero(
+        self, session: Session, connection_id: str, local_id: str, record: dict[str, Any], fields: dict[str, Any]
+    ) -> dict[str, Any]:
+        """After a create: the invoice takes the number Xero gave it, so both show the same
+        one; returns the fields as now exchanged (the link's hash matches them)."""
+        number = record.get("InvoiceNumber")
+        invoice = session.get(Invoice, local_id)
+        if invoice is None or not number or invoice.number == number:
+            return fields
+        _free_number(session, invoice, connection_id, str(number))
+        # Created there, it belongs there (as ``outbox.claim`` will say): one UPDATE moves it
+        # and renumbers it, so it never holds its old number in that organisation.
+        invoice.xero_connection_id = invoice.xero_connection_id or connection_id
+        invoice.number, invoice.numbered_here = str(number), False
+        return {**fields, "number": str(number)}
 
     def describe(self, obj_or_fields: Any) -> str:
         if isinstance(obj_or_fields, dict):
@@ -195,6 +217,33 @@ class InvoicesAdapter:
         if field == "status" or _xero_status.get() not in mapping.DRAFT_IN_XERO:
             return "xero"
         return "local" if field in LOCAL_WHILE_DRAFT else "latest"
+
+
+def _free_number(session: Session, invoice: Invoice, connection_id: str, number: str) -> None:
+    """Xero gave ``number``; another invoice of the organisation that holds it only as the
+    next of our own series (not yet in Xero) moves on to a free one (Xero will number it
+    too when it is sent), so the two never clash."""
+    with session.no_autoflush:
+        holders = session.scalars(
+            select(Invoice).where(
+                Invoice.workspace_id == invoice.workspace_id,
+                Invoice.kind == invoice.kind,
+                Invoice.number == number,
+                Invoice.id != invoice.id,
+                Invoice.xero_connection_id == connection_id,
+                Invoice.numbered_here.is_(True),
+            )
+        ).all()
+        for holder in holders:
+            holder.number = None
+            session.flush([holder])
+            holder.number = documents.next_number(
+                session, Invoice, holder.workspace_id, documents.INVOICE_PREFIX, holder.xero_connection_id
+            )
+            if holder.number == number:  # ours is behind Xero's: go past it
+                prefix, digits = documents.INVOICE_PREFIX, int(number.removeprefix(documents.INVOICE_PREFIX))
+                holder.number = f"{prefix}{digits + 1:0{documents.NUMBER_DIGITS}d}"
+            session.flush([holder])
 
 
 # -- the party and its contact ------------------------------------------------------------

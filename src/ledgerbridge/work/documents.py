@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, true
 from sqlalchemy.orm import Session
 
 from ledgerbridge.db import new_id
@@ -238,12 +238,14 @@ def credit_balance(
 
 
 def _in_organisation(model: type[Document], connection_id: str | None) -> Any:
-    """The documents whose numbers a document's number must differ from: those of its own
-    organisation (a number is unique per Xero organisation, as Xero has it, so two
-    organisations may both have INV-0001), or, for a document that belongs to none yet,
-    the others that belong to none. The unique indexes say the same (migration 0010)."""
+    """The documents whose numbers a document's number must differ from. A number is unique
+    per Xero organisation, as Xero has it (two organisations may both have INV-0001): a
+    document of an organisation is checked against that organisation's documents and those
+    of none yet (they may go there). A document of no organisation yet may go to any, so it
+    is checked against the whole workspace. The unique indexes (migration 0010) hold the
+    part a database can: per organisation, and among the documents of none."""
     column = model.xero_connection_id
-    return column == connection_id if connection_id is not None else column.is_(None)
+    return or_(column == connection_id, column.is_(None)) if connection_id is not None else true()
 
 
 def next_number(
@@ -353,6 +355,12 @@ def fill_header_defaults(session: Session, document: Document) -> None:
         document.currency = workspace.default_currency if workspace is not None else "AUD"
     if document.line_amount_type is None:
         document.line_amount_type = LineAmountType.EXCLUSIVE
+    if document.xero_connection_id is None and document.client_id is not None:
+        # A document takes its client's organisation (sync.migrate.settle_organisation says
+        # the same later); taken here, before numbering, its number is checked and counted
+        # in the organisation it goes to.
+        client = _client(session, document)
+        document.xero_connection_id = client.xero_connection_id if client is not None else None
 
 
 def _client(session: Session, document: Document) -> Client | None:

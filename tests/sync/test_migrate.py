@@ -5,6 +5,7 @@ in the sandbox's own records), and each organisation's settings are its own."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -12,10 +13,12 @@ from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
 from ledgerbridge.cli import app
-from ledgerbridge.db import Database
+from ledgerbridge.db import Database, utcnow
+from ledgerbridge.jobs import scheduler
 from ledgerbridge.sandbox.state import SandboxState
-from ledgerbridge.sync.models import OutboxEntry, RecordType, XeroLink
+from ledgerbridge.sync.models import OutboxEntry, RecordType, SyncIssue, XeroLink
 from ledgerbridge.sync.outbox import OWNED
+from ledgerbridge.work.models import TaxRate
 from ledgerbridge.xero.client import Organisation
 from ledgerbridge.xero.models import XeroConnection
 from tests.factories import Seeded
@@ -332,3 +335,62 @@ def test_migrate_from_the_command_line(
     unknown = xero_cli.invoke(app, ["xero", "migrate", "-w", seeded.workspace_id, "--to", "Nowhere Ltd"])
     assert unknown.exit_code != 0
     assert "to: no Xero organisation with id 'Nowhere Ltd'" in " ".join(unknown.output.split())
+
+
+# -- a second organisation: reference data first, its own numbers, nothing of the first ------
+
+
+def issues_of(database: Database, connection: str) -> list[str]:
+    with database.session() as session:
+        return list(session.scalars(select(SyncIssue.message).where(SyncIssue.connection_id == connection)))
+
+
+def test_a_second_organisations_first_auto_sync_imports_its_tax_rates_first(
+    owner_api: TestClient,
+    au: Organisation,
+    xero_browser: TestClient,
+    database: Database,
+    run_jobs: Callable[[], int],
+) -> None:
+    nz_id = connect(owner_api, xero_browser, database, NZ)
+    with database.session() as session:  # the auto-sync planned at once on connecting
+        scheduler.schedule_due(session, utcnow())
+    run_jobs()
+    with database.session() as session:
+        tax_types = set(session.scalars(select(TaxRate.tax_type)))
+    assert {"OUTPUT2", "INPUT2"} <= tax_types, "the NZ organisation's own tax types are here"
+    assert [m for m in issues_of(database, nz_id) if "tax type" in m] == []
+
+
+def test_the_same_invoice_number_in_two_organisations_but_not_twice_in_one(
+    owner_api: TestClient, au: Organisation, seeded: Seeded, xero_browser: TestClient, database: Database
+) -> None:
+    au_id = connection_id(database, "Demo Company (AU)")
+    nz_id = connect(owner_api, xero_browser, database, NZ)
+    body = invoice_body(seeded, "Same number")
+    create(owner_api, "/api/v1/invoices", {**body, "xero_connection_id": au_id})
+    create(owner_api, "/api/v1/invoices", {**body, "xero_connection_id": nz_id})
+    twice = owner_api.post("/api/v1/invoices", json={**body, "xero_connection_id": au_id})
+    assert twice.status_code == 409, twice.text
+    assert [e["field"] for e in twice.json()["errors"]] == ["number"]
+
+
+def test_nothing_synced_to_the_first_organisation_is_created_in_the_second(
+    owner_api: TestClient,
+    au: Organisation,
+    seeded: Seeded,
+    xero_browser: TestClient,
+    database: Database,
+    sandbox_state: SandboxState,
+) -> None:
+    au_id = connection_id(database, "Demo Company (AU)")
+    create(owner_api, "/api/v1/invoices", invoice_body(seeded, "Harbour refit"))
+    sync(owner_api, au_id, "contact", "invoice")
+    forget_organisations(database)  # synced before records carried their organisation
+    nz_id = connect(owner_api, xero_browser, database, NZ)
+    assert owner_api.post(f"/api/v1/xero/connections/{nz_id}/default").status_code == 200
+    sync(owner_api, nz_id, "contact", "invoice")
+    nz_tenant = tenant(database, nz_id)
+    assert in_sandbox(sandbox_state, nz_tenant, "Contacts", "Name", "Bondi Surf Co") == []
+    assert in_sandbox(sandbox_state, nz_tenant, "Invoices", "Reference", "Harbour refit") == []
+

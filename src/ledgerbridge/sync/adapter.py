@@ -117,6 +117,11 @@ class NumberedByXero(Protocol):
     Xero's number back as the create is recorded."""
 
     def number_from_xero(
-        self, session: Session, connection_id: str, local_id: str, record: dict[str, Any], fields: dict[str, Any]
+        self,
+        session: Session,
+        connection_id: str,
+        local_id: str,
+        record: dict[str, Any],
+        fields: dict[str, Any],
     ) -> dict[str, Any]:
         """Take Xero's number; the fields as now exchanged."""

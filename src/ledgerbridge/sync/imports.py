@@ -330,7 +330,9 @@ async def run_import(
     return await execute_run(services, workspace_id, run_id)
 
 
-async def ensure_reference_data(services: XeroServices, workspace_id: str, connection_id: str) -> SyncRun | None:
+async def ensure_reference_data(
+    services: XeroServices, workspace_id: str, connection_id: str
+) -> SyncRun | None:
     """Import the organisation's reference data now if it never was, and return that run.
 
     Every sync calls this before its first pull: a newly connected organisation's first sync

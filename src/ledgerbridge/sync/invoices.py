@@ -184,7 +184,12 @@ class InvoicesAdapter:
         return body
 
     def number_from_xero(
-        self, session: Session, connection_id: str, local_id: str, record: dict[str, Any], fields: dict[str, Any]
+        self,
+        session: Session,
+        connection_id: str,
+        local_id: str,
+        record: dict[str, Any],
+        fields: dict[str, Any],
     ) -> dict[str, Any]:
         """After a create: the invoice takes the number Xero gave it, so both show the same
         one; returns the fields as now exchanged (the link's hash matches them)."""

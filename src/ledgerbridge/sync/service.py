@@ -3,13 +3,14 @@ dry run. The run's counts include the calls it made, from the client's own count
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 
 from ledgerbridge.errors import LedgerbridgeError, XeroError
 from ledgerbridge.sync import contacts, credit_notes, engine, invoices, items, payments, purchase_orders
-from ledgerbridge.sync.imports import ensure_reference_data
 from ledgerbridge.sync.adapter import FollowUp, RecordAdapter
 from ledgerbridge.sync.contact_tasks import after_contacts
+from ledgerbridge.sync.imports import ensure_reference_data
 from ledgerbridge.sync.models import RecordType, SyncRun
 from ledgerbridge.sync.runs import finish_run, start_run
 from ledgerbridge.xero.models import XeroConnection
@@ -94,10 +95,8 @@ async def fetch_changed(
 async def _reference_data_first(services: XeroServices, workspace_id: str, connection_id: str) -> None:
     """The organisation's reference data before its first sync (``ensure_reference_data``);
     an import Xero refuses is in the log as its own run, and the sync goes on regardless."""
-    try:
+    with contextlib.suppress(XeroError):
         await ensure_reference_data(services, workspace_id, connection_id)
-    except XeroError:
-        pass
 
 
 def _start(

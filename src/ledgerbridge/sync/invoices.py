@@ -24,7 +24,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, select
+from sqlalchemy import Select, Table, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from ledgerbridge.db import column_values, new_id, utcnow
@@ -128,6 +128,9 @@ class InvoicesAdapter:
             Invoice.number == fields["number"],
             Invoice.client_id == client.id,
             Invoice.id.not_in(linked),
+            # A number of our own series was never seen by Xero (it numbers the invoice when
+            # it is sent): the same number there is another invoice, not this one.
+            Invoice.numbered_here.is_(False),
         )
         if fields["kind"] == InvoiceKind.BILL.value and fields["issue_date"]:
             query = query.where(Invoice.issue_date == date.fromisoformat(fields["issue_date"]))
@@ -195,9 +198,13 @@ class InvoicesAdapter:
         one; returns the fields as now exchanged (the link's hash matches them)."""
         number = record.get("InvoiceNumber")
         invoice = session.get(Invoice, local_id)
-        if invoice is None or not number or invoice.number == number:
+        if invoice is None or not number:
             return fields
-        _free_number(session, invoice, connection_id, str(number))
+        if invoice.number == number:  # Xero's sequence gave the same: it is Xero's now
+            invoice.numbered_here = False
+            return fields
+        if invoice.kind is InvoiceKind.SALES:
+            _free_number(session, invoice.workspace_id, connection_id, str(number), invoice.id)
         # Created there, it belongs there (as ``outbox.claim`` will say): one UPDATE moves it
         # and renumbers it, so it never holds its old number in that organisation.
         invoice.xero_connection_id = invoice.xero_connection_id or connection_id
@@ -224,31 +231,24 @@ class InvoicesAdapter:
         return "local" if field in LOCAL_WHILE_DRAFT else "latest"
 
 
-def _free_number(session: Session, invoice: Invoice, connection_id: str, number: str) -> None:
-    """Xero gave ``number``; another invoice of the organisation that holds it only as the
-    next of our own series (not yet in Xero) moves on to a free one (Xero will number it
-    too when it is sent), so the two never clash."""
-    with session.no_autoflush:
-        holders = session.scalars(
-            select(Invoice).where(
-                Invoice.workspace_id == invoice.workspace_id,
-                Invoice.kind == invoice.kind,
-                Invoice.number == number,
-                Invoice.id != invoice.id,
-                Invoice.xero_connection_id == connection_id,
-                Invoice.numbered_here.is_(True),
-            )
-        ).all()
-        for holder in holders:
-            holder.number = None
-            session.flush([holder])
-            holder.number = documents.next_number(
-                session, Invoice, holder.workspace_id, documents.INVOICE_PREFIX, holder.xero_connection_id
-            )
-            if holder.number == number:  # ours is behind Xero's: go past it
-                prefix, digits = documents.INVOICE_PREFIX, int(number.removeprefix(documents.INVOICE_PREFIX))
-                holder.number = f"{prefix}{digits + 1:0{documents.NUMBER_DIGITS}d}"
-            session.flush([holder])
+def _free_number(
+    session: Session, workspace_id: str, connection_id: str, number: str, own_id: str | None
+) -> None:
+    """Xero's sales invoice ``number`` (pulled, or given to ours on creating it) is the
+    organisation's; a local invoice that holds it only as the next of our own series and
+    was never in Xero moves on (``documents.free_number``): Xero numbers it when it is sent."""
+    in_xero = select(XeroLink.local_id).where(XeroLink.record_type == RecordType.INVOICE)
+    documents.free_number(
+        session,
+        Invoice,
+        workspace_id,
+        connection_id,
+        number,
+        documents.INVOICE_PREFIX,
+        Invoice.kind == InvoiceKind.SALES,
+        Invoice.id != own_id if own_id is not None else true(),
+        Invoice.id.not_in(in_xero),
+    )
 
 
 # -- the party and its contact ------------------------------------------------------------
@@ -383,6 +383,9 @@ def _write(
 ) -> Invoice | NewRecord:
     """Through ``work.documents``' rules; a new invoice comes back as its rows, for the
     engine to insert with the rest of the page."""
+    if fields.get("kind") == InvoiceKind.SALES.value and fields.get("number"):
+        own_id = obj.id if obj is not None else None
+        _free_number(session, connection.workspace_id, connection.id, str(fields["number"]), own_id)
     if obj is None:
         return _new(session, connection, fields, remote)
     values = _header_values(session, connection, obj, fields, remote)

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select, true
@@ -311,6 +311,56 @@ def _number_taken(session: Session, document: Document, *conditions: Any) -> boo
         )
     )
     return clash is not None
+
+
+def free_number(
+    session: Session,
+    model: type[Document],
+    workspace_id: str,
+    connection_id: str,
+    number: str,
+    prefix: str,
+    *conditions: Any,
+) -> None:
+    """Make way for ``number`` given by Xero (a document pulled from the organisation, or
+    the number Xero gave ours on creating it) where a document of that organisation (or of
+    none yet) holds it only as the next of our own series (``numbered_here``; the caller's
+    ``conditions`` say which may move, e.g. those never in Xero): that one moves to the next
+    free number of the series, which Xero replaces anyway when it is sent. Our series knows
+    nothing of the numbers the organisation had before it was connected, so without this
+    Xero's own INV-0001 would be refused here as "already used" by our unsent INV-0001.
+
+    Cheap for a page of pulled documents: a number the page's ``preload_numbers`` found
+    free costs no query, and that cache is kept true (the old number is free from now on).
+    """
+    caches = [
+        known
+        for (name, workspace, _), known in session.info.get(_NUMBERS, {}).items()
+        if name == model.__name__ and workspace == workspace_id
+    ]
+    if any(number in wanted and number not in held for wanted, held in caches):
+        return  # the page's one query found it free
+    with session.no_autoflush:
+        query = select(model).where(
+            model.workspace_id == workspace_id,
+            model.number == number,
+            model.numbered_here.is_(True),
+            _in_organisation(model, connection_id),
+            *conditions,
+        )
+        holders = cast("Sequence[Document]", session.scalars(query).all())
+    # Numbers a page is about to apply are Xero's too: never move a holder onto one of them.
+    coming = {number}.union(*(wanted for wanted, _ in caches))
+    pattern = re.compile(rf"^{re.escape(prefix)}(\d+)$")
+    for holder in holders:
+        moved = next_number(session, model, workspace_id, prefix, holder.xero_connection_id)
+        while moved in coming and (found := pattern.match(moved)) is not None:
+            moved = f"{prefix}{int(found.group(1)) + 1:0{NUMBER_DIGITS}d}"
+        holder.number = moved
+        session.flush([holder])
+        for _, held in caches:
+            if held.get(number) == holder.id:
+                del held[number]
 
 
 def given_number(document: Document, values: Mapping[str, Any]) -> None:

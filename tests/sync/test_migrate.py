@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 from typer.testing import CliRunner
@@ -18,7 +19,7 @@ from ledgerbridge.jobs import scheduler
 from ledgerbridge.sandbox.state import SandboxState
 from ledgerbridge.sync.models import OutboxEntry, RecordType, SyncIssue, XeroLink
 from ledgerbridge.sync.outbox import OWNED
-from ledgerbridge.work.models import TaxRate
+from ledgerbridge.work.models import Client, Invoice, TaxRate
 from ledgerbridge.xero.client import Organisation
 from ledgerbridge.xero.models import XeroConnection
 from tests.factories import Seeded
@@ -394,3 +395,76 @@ def test_nothing_synced_to_the_first_organisation_is_created_in_the_second(
     assert in_sandbox(sandbox_state, nz_tenant, "Contacts", "Name", "Bondi Surf Co") == []
     assert in_sandbox(sandbox_state, nz_tenant, "Invoices", "Reference", "Harbour refit") == []
 
+
+
+@pytest.mark.parametrize("synced_before_0009", [False, True], ids=["own", "legacy"])
+def test_a_second_organisations_contacts_of_the_same_names_arrive_with_their_invoices(
+    owner_api: TestClient,
+    au: Organisation,
+    xero_browser: TestClient,
+    database: Database,
+    sandbox_state: SandboxState,
+    synced_before_0009: bool,
+) -> None:
+    """Names are unique per organisation, as in Xero: the NZ organisation's contacts of the
+    same names as the AU one's clients are clients of their own (the AU ones untouched),
+    whether the AU clients carry their organisation or are only linked there (synced before
+    records carried one), and the NZ invoices to them arrive too."""
+    au_id = connection_id(database, "Demo Company (AU)")
+    sync(owner_api, au_id, "contact", "invoice")
+    if synced_before_0009:
+        forget_organisations(database)
+    nz_id = connect(owner_api, xero_browser, database, NZ)
+    au_clients = {c for c, _ in _linked(database, au_id, RecordType.CONTACT)}
+    nz_org = sandbox_state.orgs[tenant(database, nz_id)]
+    nz_names = {c["Name"] for c in nz_org.iter_records("Contacts") if c.get("ContactStatus") == "ACTIVE"}
+    with database.session() as session:
+        shared = nz_names & set(session.scalars(select(Client.name).where(Client.id.in_(au_clients))))
+    assert shared, "the two demo organisations share contact names"
+
+    run = sync(owner_api, nz_id, "contact", "invoice")
+
+    assert [m for m in issues_of(database, nz_id) if "same name" in m or "not in Xero" in m] == []
+    nz_clients = dict(_linked(database, nz_id, RecordType.CONTACT))
+    assert not set(nz_clients) & au_clients, "each organisation's contacts are its own clients"
+    with database.session() as session:
+        names = dict(session.execute(select(Client.id, Client.name)).tuples().all())
+        homes = dict(session.execute(select(Client.id, Client.xero_connection_id)).tuples().all())
+        nz_invoices = dict(_linked(database, nz_id, RecordType.INVOICE))
+        of_shared = [c for c in nz_clients if names[c] in shared]
+        to_shared = session.scalars(
+            select(Invoice.id).where(Invoice.id.in_(nz_invoices), Invoice.client_id.in_(of_shared))
+        ).all()
+    assert shared <= {names[c] for c in nz_clients}
+    assert {homes[c] for c in nz_clients} == {nz_id}
+    assert {homes[c] for c in au_clients} == {None if synced_before_0009 else au_id}
+    assert to_shared, "invoices to the contacts of shared names arrived"
+    assert len(nz_invoices) == len(list(nz_org.iter_records("Invoices"))), run["counts"]
+
+
+def _linked(database: Database, connection: str, record_type: RecordType) -> list[tuple[str, str]]:
+    """(local id, Xero id) of the records linked in this organisation."""
+    with database.session() as session:
+        rows = session.execute(
+            select(XeroLink.local_id, XeroLink.xero_id).where(
+                XeroLink.connection_id == connection, XeroLink.record_type == record_type
+            )
+        )
+        return list(rows.tuples().all())
+
+
+def test_the_same_client_name_in_two_organisations_but_not_twice_in_one(
+    owner_api: TestClient, au: Organisation, xero_browser: TestClient, database: Database
+) -> None:
+    """As for numbers: a name is unique in its organisation, and a client of none yet (it
+    may go to any) is checked against them all."""
+    au_id = connection_id(database, "Demo Company (AU)")
+    nz_id = connect(owner_api, xero_browser, database, NZ)
+    create(owner_api, "/api/v1/clients", {"name": "Tasman Joinery", "xero_connection_id": au_id})
+    create(owner_api, "/api/v1/clients", {"name": "Tasman Joinery", "xero_connection_id": nz_id})
+    for organisation in (au_id, None):
+        twice = owner_api.post(
+            "/api/v1/clients", json={"name": "Tasman Joinery", "xero_connection_id": organisation}
+        )
+        assert twice.status_code == 409, twice.text
+        assert [e["field"] for e in twice.json()["errors"]] == ["name"]

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, selectinload
 from ledgerbridge.db import column_values, new_id, utcnow
 from ledgerbridge.errors import LedgerbridgeError
 from ledgerbridge.money import LineAmountType
-from ledgerbridge.sync import links
+from ledgerbridge.sync import links, outbox
 from ledgerbridge.sync.adapter import PULL_STATE, NewRecord, NotReady, Owner
 from ledgerbridge.sync.mapping import invoices as mapping
 from ledgerbridge.sync.mapping.contacts import normalised_name
@@ -98,7 +98,8 @@ class InvoicesAdapter:
         contacts = {client.id: xero_id for xero_id, client in clients.items()}
         session.info[_PAGE] = _PageIndex(connection.id, clients, contacts, _any_unlinked(session, connection))
         documents.cache_reference_data(session)
-        sales_numbers = (r.get("InvoiceNumber") for r in records if r.get("Type") == "ACCREC")
+        sales_numbers = [r.get("InvoiceNumber") for r in records if r.get("Type") == "ACCREC"]
+        _settle_elsewhere(session, connection, {str(n) for n in sales_numbers if n})
         documents.preload_numbers(
             session,
             Invoice,
@@ -229,6 +230,29 @@ class InvoicesAdapter:
         if field == "status" or _xero_status.get() not in mapping.DRAFT_IN_XERO:
             return "xero"
         return "local" if field in LOCAL_WHILE_DRAFT else "latest"
+
+
+def _settle_elsewhere(session: Session, connection: XeroConnection, numbers: set[str]) -> None:
+    """Sales invoices of no organisation that live in another one (synced there before
+    records carried their organisation: ``outbox.placed_elsewhere``) and hold one of these
+    numbers take that organisation, as ``sync.migrate.settle_organisation`` would: their
+    numbers are that organisation's, so this one's invoice of the same number is no clash
+    (numbers are unique per organisation). One query, usually finding none."""
+    if not numbers:
+        return
+    settled = session.scalars(
+        select(Invoice).where(
+            Invoice.workspace_id == connection.workspace_id,
+            Invoice.kind == InvoiceKind.SALES,
+            Invoice.xero_connection_id.is_(None),
+            Invoice.number.in_(sorted(numbers)),
+            Invoice.id.in_(outbox.placed_elsewhere(RecordType.INVOICE, connection.id)),
+        )
+    ).all()
+    for invoice in settled:
+        invoice.xero_connection_id = outbox.own_connection_id(session, RecordType.INVOICE, invoice.id)
+    if settled:
+        session.flush(settled)
 
 
 def _free_number(
@@ -384,6 +408,9 @@ def _write(
     """Through ``work.documents``' rules; a new invoice comes back as its rows, for the
     engine to insert with the rest of the page."""
     if fields.get("kind") == InvoiceKind.SALES.value and fields.get("number"):
+        index = session.info.get(_PAGE)
+        if not isinstance(index, _PageIndex) or index.connection_id != connection.id:  # fetched by id
+            _settle_elsewhere(session, connection, {str(fields["number"])})
         own_id = obj.id if obj is not None else None
         _free_number(session, connection.workspace_id, connection.id, str(fields["number"]), own_id)
     if obj is None:

@@ -285,6 +285,12 @@ def _of_organisation(
     return local_ids.where(model.id.in_(_placed(record_type, connection.id, elsewhere=False)))
 
 
+def placed_elsewhere(record_type: RecordType, connection_id: str) -> Select[tuple[str]]:
+    """The ids of records that live in another organisation than this one (``_placed``):
+    their names and numbers are that organisation's, never a clash here."""
+    return _placed(record_type, connection_id, elsewhere=True)
+
+
 def _placed(record_type: RecordType, connection_id: str, *, elsewhere: bool) -> Select[tuple[str]]:
     """The ids of records that belong (as ``own_connection_id`` says, links and party
     included) to this organisation, or, ``elsewhere``, to another one. A record of no

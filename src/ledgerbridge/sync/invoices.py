@@ -24,13 +24,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, select, true
+from sqlalchemy import Select, Table, select
 from sqlalchemy.orm import Session, selectinload
 
 from ledgerbridge.db import column_values, new_id, utcnow
 from ledgerbridge.errors import LedgerbridgeError
 from ledgerbridge.money import LineAmountType
-from ledgerbridge.sync import links, outbox
+from ledgerbridge.sync import document_links, links, outbox
 from ledgerbridge.sync.adapter import PULL_STATE, NewRecord, NotReady, Owner
 from ledgerbridge.sync.mapping import invoices as mapping
 from ledgerbridge.sync.mapping.contacts import normalised_name
@@ -180,11 +180,9 @@ class InvoicesAdapter:
             raise NotReady(_not_in_xero_yet(session, invoice))
         fields = mapping.local_fields(invoice, contact_id)
         body = mapping.to_xero(fields, xero_id, _defaults(session, connection), invoice.issue_date)
-        if xero_id is None and invoice.numbered_here:
-            # Our own series knows nothing of the numbers the organisation already has (it
-            # may hold INV-0001..INV-0050 from before it was connected): Xero numbers the
-            # invoice in its own sequence and ``number_from_xero`` takes that number back.
-            body.pop("InvoiceNumber", None)
+        # The organisation may hold INV-0001..INV-0050 from before it was connected: Xero
+        # numbers a new invoice of our own series and ``number_from_xero`` takes it back.
+        document_links.unnumbered_if_ours(body, invoice, xero_id, "InvoiceNumber")
         return body
 
     def number_from_xero(
@@ -195,22 +193,15 @@ class InvoicesAdapter:
         record: dict[str, Any],
         fields: dict[str, Any],
     ) -> dict[str, Any]:
-        """After a create: the invoice takes the number Xero gave it, so both show the same
-        one; returns the fields as now exchanged (the link's hash matches them)."""
-        number = record.get("InvoiceNumber")
+        """After a create: a sales invoice takes the number Xero gave it
+        (``document_links.take_xeros_number``)."""
         invoice = session.get(Invoice, local_id)
-        if invoice is None or not number:
+        if invoice is None or invoice.kind is not InvoiceKind.SALES:
             return fields
-        if invoice.number == number:  # Xero's sequence gave the same: it is Xero's now
-            invoice.numbered_here = False
-            return fields
-        if invoice.kind is InvoiceKind.SALES:
-            _free_number(session, invoice.workspace_id, connection_id, str(number), invoice.id)
-        # Created there, it belongs there (as ``outbox.claim`` will say): one UPDATE moves it
-        # and renumbers it, so it never holds its old number in that organisation.
-        invoice.xero_connection_id = invoice.xero_connection_id or connection_id
-        invoice.number, invoice.numbered_here = str(number), False
-        return {**fields, "number": str(number)}
+        return document_links.take_xeros_number(
+            session, Invoice, RecordType.INVOICE, documents.INVOICE_PREFIX, connection_id, local_id,
+            record.get("InvoiceNumber"), fields, Invoice.kind == InvoiceKind.SALES,
+        )
 
     def describe(self, obj_or_fields: Any) -> str:
         if isinstance(obj_or_fields, dict):
@@ -253,26 +244,6 @@ def _settle_elsewhere(session: Session, connection: XeroConnection, numbers: set
         invoice.xero_connection_id = outbox.own_connection_id(session, RecordType.INVOICE, invoice.id)
     if settled:
         session.flush(settled)
-
-
-def _free_number(
-    session: Session, workspace_id: str, connection_id: str, number: str, own_id: str | None
-) -> None:
-    """Xero's sales invoice ``number`` (pulled, or given to ours on creating it) is the
-    organisation's; a local invoice that holds it only as the next of our own series and
-    was never in Xero moves on (``documents.free_number``): Xero numbers it when it is sent."""
-    in_xero = select(XeroLink.local_id).where(XeroLink.record_type == RecordType.INVOICE)
-    documents.free_number(
-        session,
-        Invoice,
-        workspace_id,
-        connection_id,
-        number,
-        documents.INVOICE_PREFIX,
-        Invoice.kind == InvoiceKind.SALES,
-        Invoice.id != own_id if own_id is not None else true(),
-        Invoice.id.not_in(in_xero),
-    )
 
 
 # -- the party and its contact ------------------------------------------------------------
@@ -407,12 +378,16 @@ def _write(
 ) -> Invoice | NewRecord:
     """Through ``work.documents``' rules; a new invoice comes back as its rows, for the
     engine to insert with the rest of the page."""
-    if fields.get("kind") == InvoiceKind.SALES.value and fields.get("number"):
+    kind = fields.get("kind") or (obj.kind.value if obj is not None else None)
+    if kind == InvoiceKind.SALES.value and fields.get("number"):
         index = session.info.get(_PAGE)
         if not isinstance(index, _PageIndex) or index.connection_id != connection.id:  # fetched by id
             _settle_elsewhere(session, connection, {str(fields["number"])})
-        own_id = obj.id if obj is not None else None
-        _free_number(session, connection.workspace_id, connection.id, str(fields["number"]), own_id)
+        document_links.make_way(
+            session, Invoice, RecordType.INVOICE, documents.INVOICE_PREFIX, connection.workspace_id,
+            connection.id, str(fields["number"]), obj.id if obj is not None else None,
+            Invoice.kind == InvoiceKind.SALES,
+        )
     if obj is None:
         return _new(session, connection, fields, remote)
     values = _header_values(session, connection, obj, fields, remote)

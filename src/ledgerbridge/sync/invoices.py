@@ -24,7 +24,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, select
+from sqlalchemy import Select, Table, and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from ledgerbridge.db import column_values, new_id, utcnow
@@ -34,7 +34,15 @@ from ledgerbridge.sync import document_links, links, outbox
 from ledgerbridge.sync.adapter import PULL_STATE, NewRecord, NotReady, Owner
 from ledgerbridge.sync.mapping import invoices as mapping
 from ledgerbridge.sync.mapping.contacts import normalised_name
-from ledgerbridge.sync.models import RecordType, SyncIssue, SyncRun, SyncSettings, XeroLink
+from ledgerbridge.sync.models import (
+    OutboxEntry,
+    OutboxStatus,
+    RecordType,
+    SyncIssue,
+    SyncRun,
+    SyncSettings,
+    XeroLink,
+)
 from ledgerbridge.sync.runs import record_issue
 from ledgerbridge.work import documents
 from ledgerbridge.work.models import Client, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, Member
@@ -123,15 +131,28 @@ class InvoicesAdapter:
         linked = select(XeroLink.local_id).where(
             XeroLink.connection_id == connection.id, XeroLink.record_type == self.record_type
         )
+        sending = select(OutboxEntry.local_id).where(
+            OutboxEntry.connection_id == connection.id,
+            OutboxEntry.record_type == self.record_type,
+            OutboxEntry.status == OutboxStatus.SENDING,
+        )
         query = select(Invoice).where(
             Invoice.workspace_id == connection.workspace_id,
             Invoice.kind == InvoiceKind(fields["kind"]),
-            Invoice.number == fields["number"],
             Invoice.client_id == client.id,
             Invoice.id.not_in(linked),
-            # A number of our own series was never seen by Xero (it numbers the invoice when
-            # it is sent): the same number there is another invoice, not this one.
-            Invoice.numbered_here.is_(False),
+            or_(
+                # A number of our own series was never seen by Xero (it numbers the invoice
+                # when it is sent): the same number there is another invoice, not this one.
+                and_(Invoice.numbered_here.is_(False), Invoice.number == fields["number"]),
+                # Unless ours was sent and the outcome never recorded (a crash): Xero has it
+                # under the number it gave, so it is known by its date and reference.
+                and_(
+                    Invoice.id.in_(sending),
+                    Invoice.issue_date == _date(fields["issue_date"]),
+                    Invoice.reference == fields.get("reference"),
+                ),
+            ),
         )
         if fields["kind"] == InvoiceKind.BILL.value and fields["issue_date"]:
             query = query.where(Invoice.issue_date == date.fromisoformat(fields["issue_date"]))
@@ -244,6 +265,10 @@ def _settle_elsewhere(session: Session, connection: XeroConnection, numbers: set
         invoice.xero_connection_id = outbox.own_connection_id(session, RecordType.INVOICE, invoice.id)
     if settled:
         session.flush(settled)
+
+
+def _date(value: Any) -> date | None:
+    return date.fromisoformat(str(value)) if value else None
 
 
 # -- the party and its contact ------------------------------------------------------------

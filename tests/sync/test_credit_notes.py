@@ -20,6 +20,7 @@ from ledgerbridge.work import documents
 from ledgerbridge.work.models import (
     CreditNote,
     CreditNoteAllocation,
+    CreditNoteKind,
     CreditNoteStatus,
     Invoice,
     InvoiceStatus,
@@ -357,3 +358,29 @@ async def test_dry_run_writes_nothing(
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(CreditNote)) == 1
         assert session.scalar(select(func.count()).select_from(XeroLink)) == 0
+
+
+async def test_a_note_numbered_here_is_numbered_by_xero_and_xeros_own_arrive(
+    xero_services: XeroServices,
+    au: Organisation,
+    sandbox_state: SandboxState,
+    database: Database,
+    owner_api: TestClient,
+    seeded: Seeded,
+) -> None:
+    """Our series knows nothing of the organisation's CN-0001..: a sales credit note made
+    here before the first sync (CN-0001 of our series) makes way for Xero's CN-0001, goes
+    without a number, and takes the one Xero gives it."""
+    mine = _local_note(owner_api, seeded)
+    sales = {r["CreditNoteNumber"] for r in _xero(sandbox_state, au).values() if r["Type"] == "ACCRECCREDIT"}
+    assert mine["number"] in sales, "ours holds a number Xero has"
+
+    await _sync(xero_services, database)  # nothing refused
+
+    with database.session() as session:
+        note = session.get_one(CreditNote, mine["id"])
+        here = set(session.scalars(select(CreditNote.number).where(CreditNote.kind == CreditNoteKind.SALES)))
+    in_xero = _xero(sandbox_state, au)
+    assert in_xero[_xero_id(database, mine["id"])]["CreditNoteNumber"] == note.number, "the number Xero gave"
+    assert not note.numbered_here
+    assert here == {r["CreditNoteNumber"] for r in in_xero.values() if r["Type"] == "ACCRECCREDIT"}

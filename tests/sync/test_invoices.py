@@ -6,20 +6,32 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from functools import partial
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, select
 
 from ledgerbridge.db import Database
 from ledgerbridge.sandbox.state import SandboxState
 from ledgerbridge.sync import engine, invoices
-from ledgerbridge.sync.models import OutboxEntry, OutboxStatus, RecordType, SyncIssue, SyncSettings, XeroLink
+from ledgerbridge.sync.models import (
+    OutboxEntry,
+    OutboxStatus,
+    RecordType,
+    SyncCursor,
+    SyncIssue,
+    SyncSettings,
+    XeroLink,
+)
 from ledgerbridge.sync.runs import start_run
 from ledgerbridge.sync.service import sync
 from ledgerbridge.work import documents
-from ledgerbridge.work.models import Client, Invoice, InvoiceStatus
+from ledgerbridge.work.models import Client, Invoice, InvoiceKind, InvoiceStatus
 from ledgerbridge.xero.client import ACCOUNTING, Organisation
 from ledgerbridge.xero.models import XeroConnection
 from ledgerbridge.xero.services import XeroServices
@@ -556,3 +568,93 @@ async def test_two_xero_invoices_with_one_number_on_a_page_one_arrives_the_other
     assert len(same) == 1
     refused = [i for i in issues if i.xero_id in (template["InvoiceID"], twin_id)]
     assert len(refused) == 1 and f"'{template['InvoiceNumber']}' is already used" in refused[0].message
+
+
+# -- numbers: Xero numbers the invoices we number ------------------------------------------
+
+
+_SEEDED: WeakKeyDictionary[SandboxState, list[dict[str, Any]]] = WeakKeyDictionary()
+
+
+def _organisation_history(
+    state: SandboxState, org: Organisation, numbers: set[int], counter: int
+) -> set[str]:
+    """The organisation's sales invoices are exactly ``numbers`` (INV-nnnn, with whatever
+    gaps), made in Xero before we were connected; its own sequence stands at ``counter``."""
+    xero = state.orgs[org.tenant_id]
+    sales = (i for i in xero.iter_records("Invoices") if i["Type"] == "ACCREC")
+    # the demo's own, as read before the first example replaced them
+    templates = _SEEDED.setdefault(state, sorted(sales, key=lambda i: i["InvoiceID"]))
+    for record in xero.iter_records("Invoices"):
+        xero.delete_record("Invoices", record["InvoiceID"])
+    history = {f"INV-{n:04d}" for n in numbers}
+    for template, number in zip(templates, sorted(history), strict=False):
+        xero.put_record(
+            "Invoices",
+            template["InvoiceID"],
+            dict(template, InvoiceNumber=number, UpdatedDateUTC=state.clock.now()),
+        )
+    xero.counters["INV"] = counter
+    return history
+
+
+def _forget_invoices(database: Database) -> None:
+    """No invoice here and none ever synced: the next sync is this organisation's first."""
+    with database.session() as session:
+        session.execute(delete(OutboxEntry).where(OutboxEntry.record_type == RecordType.INVOICE))
+        session.execute(delete(XeroLink).where(XeroLink.record_type == RecordType.INVOICE))
+        session.execute(delete(SyncCursor).where(SyncCursor.record_type == RecordType.INVOICE))
+        session.execute(delete(SyncIssue))
+        session.execute(delete(Invoice))
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    numbers=st.sets(st.integers(min_value=1, max_value=30), max_size=10),
+    counter=st.integers(min_value=0, max_value=30),
+    made_here=st.integers(min_value=1, max_value=4),
+)
+def test_a_first_sync_takes_xeros_numbers_and_gives_ours_to_xero_to_number(
+    xero_services: XeroServices,
+    au: Organisation,
+    sandbox_state: SandboxState,
+    database: Database,
+    owner_api: TestClient,
+    numbers: set[int],
+    counter: int,
+    made_here: int,
+) -> None:
+    """Whatever numbers the organisation already has (INV-0001..INV-00nn, gaps, its own
+    sequence behind or ahead of them) and however many invoices were made here before its
+    first sync (INV-0001.. of our own series): every Xero invoice arrives with its number
+    (ours, not yet sent, make way), none is refused, and every invoice made here ends
+    with the number Xero gave it."""
+    history = _organisation_history(sandbox_state, au, numbers, counter)
+    _forget_invoices(database)
+    bondi = client_id(database, "Bondi Surf Co")
+    mine = [create_invoice(owner_api, {"client_id": bondi}) for _ in range(made_here)]
+
+    workspace_id, connection_id = ids(database)
+    run = owner_api.portal.call(  # type: ignore[union-attr]
+        partial(sync, xero_services, workspace_id, connection_id, [RecordType.CONTACT, RecordType.INVOICE])
+    )
+
+    assert run.status == "succeeded", run.error
+    with database.session() as session:
+        issues = session.scalars(select(SyncIssue.message).where(SyncIssue.run_id == run.id)).all()
+        here = {i.id: i for i in session.scalars(select(Invoice).where(Invoice.kind == InvoiceKind.SALES))}
+        links = dict(
+            session.execute(
+                select(XeroLink.local_id, XeroLink.xero_id).where(XeroLink.record_type == RecordType.INVOICE)
+            )
+            .tuples()
+            .all()
+        )
+    assert issues == [], "nothing refused"
+    in_xero = {i["InvoiceID"]: i["InvoiceNumber"] for i in xero_invoices(sandbox_state, au)}
+    assert {here[i].number for i in mine} == {in_xero[links[i]] for i in mine}
+    for invoice_id in mine:
+        assert here[invoice_id].number == in_xero[links[invoice_id]], "the number Xero shows"
+        assert not here[invoice_id].numbered_here
+    assert sorted(i.number or "" for i in here.values()) == sorted(in_xero.values())
+    assert history <= {i.number for i in here.values()}, "every Xero invoice arrived with its number"

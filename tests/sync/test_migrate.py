@@ -5,17 +5,21 @@ in the sandbox's own records), and each organisation's settings are its own."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
 from ledgerbridge.cli import app
-from ledgerbridge.db import Database
+from ledgerbridge.db import Database, utcnow
+from ledgerbridge.jobs import scheduler
 from ledgerbridge.sandbox.state import SandboxState
-from ledgerbridge.sync.models import OutboxEntry, RecordType, XeroLink
+from ledgerbridge.sync.models import OutboxEntry, RecordType, SyncIssue, XeroLink
 from ledgerbridge.sync.outbox import OWNED
+from ledgerbridge.work.models import Client, Invoice, TaxRate
 from ledgerbridge.xero.client import Organisation
 from ledgerbridge.xero.models import XeroConnection
 from tests.factories import Seeded
@@ -328,3 +332,135 @@ def test_migrate_from_the_command_line(
     unknown = xero_cli.invoke(app, ["xero", "migrate", "-w", seeded.workspace_id, "--to", "Nowhere Ltd"])
     assert unknown.exit_code != 0
     assert "to: no Xero organisation with id 'Nowhere Ltd'" in " ".join(unknown.output.split())
+
+
+# -- a second organisation: reference data first, its own numbers, nothing of the first ------
+
+
+def issues_of(database: Database, connection: str) -> list[str]:
+    with database.session() as session:
+        return list(session.scalars(select(SyncIssue.message).where(SyncIssue.connection_id == connection)))
+
+
+def test_a_second_organisations_first_auto_sync_imports_its_tax_rates_first(
+    owner_api: TestClient,
+    au: Organisation,
+    xero_browser: TestClient,
+    database: Database,
+    run_jobs: Callable[[], int],
+) -> None:
+    nz_id = connect(owner_api, xero_browser, database, NZ)
+    with database.session() as session:  # the auto-sync planned at once on connecting
+        scheduler.schedule_due(session, utcnow())
+    run_jobs()
+    with database.session() as session:
+        tax_types = set(session.scalars(select(TaxRate.tax_type)))
+    assert {"OUTPUT2", "INPUT2"} <= tax_types, "the NZ organisation's own tax types are here"
+    assert [m for m in issues_of(database, nz_id) if "tax type" in m] == []
+
+
+def test_the_same_invoice_number_in_two_organisations_but_not_twice_in_one(
+    owner_api: TestClient, au: Organisation, seeded: Seeded, xero_browser: TestClient, database: Database
+) -> None:
+    au_id = connection_id(database, "Demo Company (AU)")
+    nz_id = connect(owner_api, xero_browser, database, NZ)
+    body = invoice_body(seeded, "Same number")
+    create(owner_api, "/api/v1/invoices", {**body, "xero_connection_id": au_id})
+    create(owner_api, "/api/v1/invoices", {**body, "xero_connection_id": nz_id})
+    twice = owner_api.post("/api/v1/invoices", json={**body, "xero_connection_id": au_id})
+    assert twice.status_code == 409, twice.text
+    assert [e["field"] for e in twice.json()["errors"]] == ["number"]
+
+
+def test_nothing_synced_to_the_first_organisation_is_created_in_the_second(
+    owner_api: TestClient,
+    au: Organisation,
+    seeded: Seeded,
+    xero_browser: TestClient,
+    database: Database,
+    sandbox_state: SandboxState,
+) -> None:
+    au_id = connection_id(database, "Demo Company (AU)")
+    create(owner_api, "/api/v1/invoices", invoice_body(seeded, "Harbour refit"))
+    sync(owner_api, au_id, "contact", "invoice")
+    forget_organisations(database)  # synced before records carried their organisation
+    nz_id = connect(owner_api, xero_browser, database, NZ)
+    assert owner_api.post(f"/api/v1/xero/connections/{nz_id}/default").status_code == 200
+    sync(owner_api, nz_id, "contact", "invoice")
+    nz_tenant = tenant(database, nz_id)
+    assert in_sandbox(sandbox_state, nz_tenant, "Contacts", "Name", "Bondi Surf Co") == []
+    assert in_sandbox(sandbox_state, nz_tenant, "Invoices", "Reference", "Harbour refit") == []
+
+
+
+@pytest.mark.parametrize("synced_before_0009", [False, True], ids=["own", "legacy"])
+def test_a_second_organisations_contacts_of_the_same_names_arrive_with_their_invoices(
+    owner_api: TestClient,
+    au: Organisation,
+    xero_browser: TestClient,
+    database: Database,
+    sandbox_state: SandboxState,
+    synced_before_0009: bool,
+) -> None:
+    """Names are unique per organisation, as in Xero: the NZ organisation's contacts of the
+    same names as the AU one's clients are clients of their own (the AU ones untouched),
+    whether the AU clients carry their organisation or are only linked there (synced before
+    records carried one), and the NZ invoices to them arrive too."""
+    au_id = connection_id(database, "Demo Company (AU)")
+    sync(owner_api, au_id, "contact", "invoice")
+    if synced_before_0009:
+        forget_organisations(database)
+    nz_id = connect(owner_api, xero_browser, database, NZ)
+    au_clients = {c for c, _ in _linked(database, au_id, RecordType.CONTACT)}
+    nz_org = sandbox_state.orgs[tenant(database, nz_id)]
+    nz_names = {c["Name"] for c in nz_org.iter_records("Contacts") if c.get("ContactStatus") == "ACTIVE"}
+    with database.session() as session:
+        shared = nz_names & set(session.scalars(select(Client.name).where(Client.id.in_(au_clients))))
+    assert shared, "the two demo organisations share contact names"
+
+    run = sync(owner_api, nz_id, "contact", "invoice")
+
+    assert [m for m in issues_of(database, nz_id) if "same name" in m or "not in Xero" in m] == []
+    nz_clients = dict(_linked(database, nz_id, RecordType.CONTACT))
+    assert not set(nz_clients) & au_clients, "each organisation's contacts are its own clients"
+    with database.session() as session:
+        names = dict(session.execute(select(Client.id, Client.name)).tuples().all())
+        homes = dict(session.execute(select(Client.id, Client.xero_connection_id)).tuples().all())
+        nz_invoices = dict(_linked(database, nz_id, RecordType.INVOICE))
+        of_shared = [c for c in nz_clients if names[c] in shared]
+        to_shared = session.scalars(
+            select(Invoice.id).where(Invoice.id.in_(nz_invoices), Invoice.client_id.in_(of_shared))
+        ).all()
+    assert shared <= {names[c] for c in nz_clients}
+    assert {homes[c] for c in nz_clients} == {nz_id}
+    assert {homes[c] for c in au_clients} == {None if synced_before_0009 else au_id}
+    assert to_shared, "invoices to the contacts of shared names arrived"
+    assert len(nz_invoices) == len(list(nz_org.iter_records("Invoices"))), run["counts"]
+
+
+def _linked(database: Database, connection: str, record_type: RecordType) -> list[tuple[str, str]]:
+    """(local id, Xero id) of the records linked in this organisation."""
+    with database.session() as session:
+        rows = session.execute(
+            select(XeroLink.local_id, XeroLink.xero_id).where(
+                XeroLink.connection_id == connection, XeroLink.record_type == record_type
+            )
+        )
+        return list(rows.tuples().all())
+
+
+def test_the_same_client_name_in_two_organisations_but_not_twice_in_one(
+    owner_api: TestClient, au: Organisation, xero_browser: TestClient, database: Database
+) -> None:
+    """As for numbers: a name is unique in its organisation, and a client of none yet (it
+    may go to any) is checked against them all."""
+    au_id = connection_id(database, "Demo Company (AU)")
+    nz_id = connect(owner_api, xero_browser, database, NZ)
+    create(owner_api, "/api/v1/clients", {"name": "Tasman Joinery", "xero_connection_id": au_id})
+    create(owner_api, "/api/v1/clients", {"name": "Tasman Joinery", "xero_connection_id": nz_id})
+    for organisation in (au_id, None):
+        twice = owner_api.post(
+            "/api/v1/clients", json={"name": "Tasman Joinery", "xero_connection_id": organisation}
+        )
+        assert twice.status_code == 409, twice.text
+        assert [e["field"] for e in twice.json()["errors"]] == ["name"]

@@ -256,3 +256,30 @@ async def test_dry_run_writes_nothing(
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(PurchaseOrder)) == 0
         assert session.scalar(select(func.count()).select_from(XeroLink)) == 0
+
+
+async def test_an_order_numbered_here_is_numbered_by_xero_and_xeros_own_arrive(
+    xero_services: XeroServices,
+    au: Organisation,
+    sandbox_state: SandboxState,
+    database: Database,
+    owner_api: TestClient,
+    seeded: Seeded,
+) -> None:
+    """Our series knows nothing of the organisation's PO-0001..: an order made here before
+    the first sync (PO-0001 of our series) makes way for Xero's PO-0001, goes without a
+    number, and takes the one Xero gives it."""
+    mine = _create_local(owner_api, seeded)
+    assert mine["number"] in _xero_orders(sandbox_state, au), "ours holds a number Xero has"
+
+    run = await _sync(xero_services, database)
+
+    with database.session() as session:
+        issues = session.scalars(select(SyncIssue.message).where(SyncIssue.run_id == run.id)).all()
+        xero_id = session.scalars(select(XeroLink.xero_id).where(XeroLink.local_id == mine["id"])).one()
+        order = session.get_one(PurchaseOrder, mine["id"])
+    assert run.status == "succeeded" and issues == []
+    in_xero = _xero_orders(sandbox_state, au)
+    assert sorted(_orders(database)) == sorted(in_xero), "every Xero order arrived with its number"
+    assert in_xero[order.number or ""]["PurchaseOrderID"] == xero_id, "ours has the number Xero gave it"
+    assert not order.numbered_here

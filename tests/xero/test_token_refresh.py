@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select, update
 
-from ledgerbridge.db import Database, utcnow
+from ledgerbridge.db import Database, make_engine, utcnow
 from ledgerbridge.errors import XeroAuthError
 from ledgerbridge.sandbox.config import SandboxConfig
 from ledgerbridge.sandbox.seeding import DEMO_APP_CLIENT_SECRET
@@ -114,3 +114,44 @@ async def test_revoked_grant_needs_reconnect_instead_of_retrying(
     with pytest.raises(XeroAuthError):  # and it is not tried again
         await xero_services.tokens.access_token(grant_id)
     assert _refreshes_served(sandbox_state) == 0
+
+
+@pytest.mark.anyio
+async def test_a_fresh_stored_token_is_read_without_locking_the_grant(
+    admin_browser: TestClient,
+    xero_browser: TestClient,
+    xero_services: XeroServices,
+    database: Database,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Reading a token that needs no refresh writes nothing, so another unit of work on the
+    event loop may write meanwhile: on SQLite the grant's lock is the database's one write
+    lock, and a sync job writing while another job's token read held it waited out the
+    busy timeout and failed ("database is locked")."""
+    authorize_url = admin_browser.post("/api/v1/xero/connect").json()["authorize_url"]
+    admin_browser.get(give_consent(xero_browser, authorize_url, ["Demo Company (AU)"]).callback)
+    with database.session() as session:
+        grant = session.scalars(select(XeroGrant)).one()
+        grant_id, lock_version, sealed = grant.id, grant.lock_version, grant.access_token_sealed
+    other = make_engine(database_url)  # another job's unit of work, which will not wait
+    if database_url.startswith("sqlite"):
+        event.listen(other, "connect", lambda dbapi, _record: dbapi.execute("PRAGMA busy_timeout=0"))
+    vault = xero_services.tokens.vault
+    opened = vault.open
+
+    def open_while_another_job_writes(value: str) -> str:
+        with other.begin() as connection:
+            connection.execute(update(XeroGrant).where(XeroGrant.id == "none").values(lock_version=0))
+        return opened(value)
+
+    monkeypatch.setattr(vault, "open", open_while_another_job_writes)
+    xero_services.tokens.forget(grant_id)  # nothing cached: this process reads it first
+    try:
+        token = await xero_services.tokens.access_token(grant_id)
+    finally:
+        other.dispose()
+    assert token == opened(sealed)
+    with database.session() as session:
+        grant = session.get_one(XeroGrant, grant_id)
+        assert (grant.lock_version, grant.refresh_count) == (lock_version, 0), "nothing was written"

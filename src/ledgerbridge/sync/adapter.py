@@ -113,3 +113,19 @@ class FollowUp(Protocol):
         self, services: XeroServices, connection_id: str, run_id: str, dry_run: bool
     ) -> None:
         """Send (or, in a dry run, preview) the follow-up writes."""
+
+
+@runtime_checkable
+class NumberedByXero(Protocol):
+    """An adapter whose records Xero may number when it creates them: the local record takes
+    Xero's number back as the create is recorded."""
+
+    def number_from_xero(
+        self,
+        session: Session,
+        connection_id: str,
+        local_id: str,
+        record: dict[str, Any],
+        fields: dict[str, Any],
+    ) -> dict[str, Any]:
+        """Take Xero's number; the fields as now exchanged."""

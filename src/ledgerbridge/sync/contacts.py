@@ -12,11 +12,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, select
+from sqlalchemy import ColumnElement, Select, Table, select
 from sqlalchemy.orm import Session
 
 from ledgerbridge.db import new_id
-from ledgerbridge.sync import links
+from ledgerbridge.sync import links, outbox
 from ledgerbridge.sync.adapter import PULL_STATE, NewRecord, Owner
 from ledgerbridge.sync.mapping import contacts as mapping
 from ledgerbridge.sync.models import RecordType, SyncRun, XeroLink
@@ -57,7 +57,9 @@ class ContactsAdapter:
         taken = (
             session.execute(
                 select(Client.name, Client.id).where(
-                    Client.workspace_id == connection.workspace_id, Client.name.in_(names)
+                    Client.workspace_id == connection.workspace_id,
+                    Client.name.in_(names),
+                    _of_this_organisation(connection),
                 )
             )
             .tuples()
@@ -183,6 +185,14 @@ def _unlinked(session: Session, connection: XeroConnection, record_type: RecordT
     return ids
 
 
+def _of_this_organisation(connection: XeroConnection) -> ColumnElement[bool]:
+    """The clients whose names a contact of this organisation must differ from: all but
+    those living in another organisation (``outbox.placed_elsewhere``). Names are unique
+    per organisation, as in Xero: another organisation's "Bondi Surf Co" is its own client,
+    and this one's arrives beside it."""
+    return Client.id.not_in(outbox.placed_elsewhere(RecordType.CONTACT, connection.id))
+
+
 def _page_index(session: Session, adapter: ContactsAdapter, connection: XeroConnection) -> _PageIndex:
     """The page's index; built on demand when a record is applied outside a page (by id)."""
     index = session.info.get(_PAGE)
@@ -190,7 +200,9 @@ def _page_index(session: Session, adapter: ContactsAdapter, connection: XeroConn
         adapter.prepare_page(session, connection, [])
         index = session.info[_PAGE]
         names = session.execute(
-            select(Client.name, Client.id).where(Client.workspace_id == connection.workspace_id)
+            select(Client.name, Client.id).where(
+                Client.workspace_id == connection.workspace_id, _of_this_organisation(connection)
+            )
         )
         index.names.update(dict(names.tuples().all()))
     return index

@@ -122,6 +122,7 @@ class CreditNotesAdapter:
                 CreditNote.kind == CreditNoteKind.SALES,
                 CreditNote.number == fields["number"],
                 CreditNote.id.not_in(linked),
+                CreditNote.numbered_here.is_(False),  # Xero never saw a number of our series
             )
         )
         if note is None:
@@ -152,6 +153,11 @@ class CreditNotesAdapter:
         note = obj
         if note is None:
             note = CreditNote(workspace_id=connection.workspace_id, kind=CreditNoteKind(fields["kind"]))
+        if note.kind is CreditNoteKind.SALES and fields.get("number"):
+            document_links.make_way(
+                session, CreditNote, self.record_type, documents.CREDIT_NOTE_PREFIX, connection.workspace_id,
+                connection.id, str(fields["number"]), note.id, CreditNote.kind == CreditNoteKind.SALES,
+            )
         return document_links.applied(
             session,
             run,
@@ -178,7 +184,26 @@ class CreditNotesAdapter:
         known = _link_content(session, connection.id, obj.id)
         if xero_id is not None and (known.get("status") in ("paid", "void") or known.get("allocations")):
             return mapping.settled_payload(obj, xero_id)
-        return mapping.to_xero(obj, contact, xero_id)
+        body = mapping.to_xero(obj, contact, xero_id)
+        document_links.unnumbered_if_ours(body, obj, xero_id, "CreditNoteNumber")  # Xero numbers it
+        return body
+
+    def number_from_xero(
+        self,
+        session: Session,
+        connection_id: str,
+        local_id: str,
+        record: dict[str, Any],
+        fields: dict[str, Any],
+    ) -> dict[str, Any]:
+        """After a create: a sales credit note takes the number Xero gave it."""
+        note = session.get(CreditNote, local_id)
+        if note is None or note.kind is not CreditNoteKind.SALES:
+            return fields
+        return document_links.take_xeros_number(
+            session, CreditNote, self.record_type, documents.CREDIT_NOTE_PREFIX, connection_id, local_id,
+            record.get("CreditNoteNumber"), fields, CreditNote.kind == CreditNoteKind.SALES,
+        )
 
     def describe(self, obj_or_fields: Any) -> str:
         number = obj_or_fields.get("number") if isinstance(obj_or_fields, dict) else obj_or_fields.number

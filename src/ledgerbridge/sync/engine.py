@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from ledgerbridge.db import insert_rows, new_id, savepoint, utcnow
 from ledgerbridge.errors import XeroError
 from ledgerbridge.sync import links, outbox
-from ledgerbridge.sync.adapter import PULL_STATE, NewRecord, NotReady, RecordAdapter
+from ledgerbridge.sync.adapter import PULL_STATE, NewRecord, NotReady, NumberedByXero, RecordAdapter
 from ledgerbridge.sync.models import OutboxEntry, OutboxStatus, SyncConflict, SyncCursor, SyncRun, XeroLink
 from ledgerbridge.sync.runs import count, record_issue, resolve_issues
 from ledgerbridge.xero.client import BATCH_SIZE, Organisation
@@ -663,6 +663,12 @@ def _record_outcome(
     assert entry.payload is not None
     if ok:
         created = links.by_local_id(session, entry.connection_id, adapter.record_type, entry.local_id) is None
+        if created and isinstance(adapter, NumberedByXero) and entry.payload.get("fields") is not None:
+            fields = adapter.number_from_xero(
+                session, entry.connection_id, entry.local_id, record, entry.payload["fields"]
+            )
+            if fields != entry.payload["fields"]:
+                entry.payload = {**entry.payload, "fields": fields, "digest": links.content_hash(fields)}
         links.upsert(
             session,
             entry.workspace_id,

@@ -14,7 +14,9 @@ refers to comes first (tax rates before accounts, calendars before employees), a
 
 Tax rates also refresh the work side's ``TaxRate`` (invoices then price with Xero's real
 rates) and items the work side's ``Item`` with a ``XeroLink``. The work side has one set of
-each per workspace, so only the workspace's default organisation writes them.
+each per workspace, so only the workspace's default organisation changes them; another
+organisation adds the tax types only it has. An organisation's first sync imports all of
+this first (``ensure_reference_data``), so its documents find their tax types.
 
 Payroll types are skipped, with an issue saying why, when the organisation is not an
 Australian one or the connection lacks the scope: asking anyway would earn a 403, which
@@ -345,6 +347,36 @@ async def run_import(
     return await execute_run(services, workspace_id, run_id)
 
 
+async def ensure_reference_data(
+    services: XeroServices, workspace_id: str, connection_id: str
+) -> SyncRun | None:
+    """Import the organisation's reference data now if it never was, and return that run.
+
+    Every sync calls this before its first pull: a newly connected organisation's first sync
+    (the auto-sync planned at once on connecting, a Force sync, a webhook fetch, a send)
+    would otherwise apply its documents before its tax rates exist here and fail every one
+    ("unknown tax type"). Importing inside the sync, rather than queueing an import and
+    hoping it runs first, holds whichever job runs first. Its tax rates being here is the
+    sign it was done; a connection not granted the settings scope cannot import them, so it
+    is not asked again on every sync.
+    """
+    with services.database.session() as session:
+        imported = session.scalar(
+            select(XeroReference.id)
+            .where(
+                XeroReference.connection_id == connection_id,
+                XeroReference.record_type == RecordType.TAX_RATE,
+            )
+            .limit(1)
+        )
+        connection = get_connection(session, workspace_id, connection_id)
+        grant = session.get(XeroGrant, connection.grant_id) if connection.grant_id else None
+        granted = frozenset(grant.scopes.split()) if grant is not None else frozenset()
+    if imported is not None or not _has_scope(granted, IMPORTS[RecordType.TAX_RATE].scopes):
+        return None
+    return await run_import(services, workspace_id, connection_id)
+
+
 def _with_run(services: XeroServices, run_id: str, work: Callable[[Session, SyncRun], T]) -> T:
     """One short transaction on the run, so progress is visible as soon as it is made."""
     with services.database.session() as session:
@@ -607,8 +639,8 @@ class ItemCodeTaken(Exception):
 
 def _apply_work_side(session: Session, context: _Context, spec: ImportSpec, record: dict[str, Any]) -> None:
     """Tax rates and items also live on the work side; other types are reference only."""
-    if spec.record_type is RecordType.TAX_RATE and context.write_local:
-        _upsert_tax_rate(session, context.workspace_id, record)
+    if spec.record_type is RecordType.TAX_RATE:
+        _upsert_tax_rate(session, context.workspace_id, record, overwrite=context.write_local)
     elif spec.record_type is RecordType.ITEM:
         _upsert_item(session, context, record)
 
@@ -619,12 +651,19 @@ def _tax_rate(session: Session, workspace_id: str, tax_type: str) -> TaxRate | N
     )
 
 
-def _upsert_tax_rate(session: Session, workspace_id: str, record: dict[str, Any]) -> None:
-    """The workspace's tax rate for this ``TaxType`` takes Xero's name, rate and status."""
+def _upsert_tax_rate(session: Session, workspace_id: str, record: dict[str, Any], *, overwrite: bool) -> None:
+    """The workspace's tax rate for this ``TaxType`` takes Xero's name, rate and status.
+
+    Only the default organisation (``overwrite``) changes a tax type the workspace has; any
+    other organisation adds the tax types only it has (an NZ organisation's ``OUTPUT2``
+    beside an AU default), or its documents could never be pulled ("unknown tax type").
+    """
     tax_type = text(record.get("TaxType"), 50)
     if tax_type is None:
         return
     row = _tax_rate(session, workspace_id, tax_type)
+    if row is not None and not overwrite:
+        return
     if row is None:
         row = TaxRate(workspace_id=workspace_id, tax_type=tax_type)
         session.add(row)

@@ -24,17 +24,25 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, select
+from sqlalchemy import Select, Table, and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from ledgerbridge.db import column_values, new_id, utcnow
 from ledgerbridge.errors import LedgerbridgeError
 from ledgerbridge.money import LineAmountType
-from ledgerbridge.sync import links
+from ledgerbridge.sync import document_links, links, outbox
 from ledgerbridge.sync.adapter import PULL_STATE, NewRecord, NotReady, Owner
 from ledgerbridge.sync.mapping import invoices as mapping
 from ledgerbridge.sync.mapping.contacts import normalised_name
-from ledgerbridge.sync.models import RecordType, SyncIssue, SyncRun, SyncSettings, XeroLink
+from ledgerbridge.sync.models import (
+    OutboxEntry,
+    OutboxStatus,
+    RecordType,
+    SyncIssue,
+    SyncRun,
+    SyncSettings,
+    XeroLink,
+)
 from ledgerbridge.sync.runs import record_issue
 from ledgerbridge.work import documents
 from ledgerbridge.work.models import Client, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, Member
@@ -99,9 +107,15 @@ class InvoicesAdapter:
         contacts = {client.id: xero_id for xero_id, client in clients.items()}
         session.info[_PAGE] = _PageIndex(connection.id, clients, contacts, _any_unlinked(session, connection))
         documents.cache_reference_data(session)
-        sales_numbers = (r.get("InvoiceNumber") for r in records if r.get("Type") == "ACCREC")
+        sales_numbers = [r.get("InvoiceNumber") for r in records if r.get("Type") == "ACCREC"]
+        _settle_elsewhere(session, connection, {str(n) for n in sales_numbers if n})
         documents.preload_numbers(
-            session, Invoice, connection.workspace_id, sales_numbers, Invoice.kind == InvoiceKind.SALES
+            session,
+            Invoice,
+            connection.workspace_id,
+            sales_numbers,
+            Invoice.kind == InvoiceKind.SALES,
+            connection_id=connection.id,  # the numbers in use in this organisation
         )
 
     def match(self, session: Session, connection: XeroConnection, remote: dict[str, Any]) -> Invoice | None:
@@ -118,12 +132,28 @@ class InvoicesAdapter:
         linked = select(XeroLink.local_id).where(
             XeroLink.connection_id == connection.id, XeroLink.record_type == self.record_type
         )
+        sending = select(OutboxEntry.local_id).where(
+            OutboxEntry.connection_id == connection.id,
+            OutboxEntry.record_type == self.record_type,
+            OutboxEntry.status == OutboxStatus.SENDING,
+        )
         query = select(Invoice).where(
             Invoice.workspace_id == connection.workspace_id,
             Invoice.kind == InvoiceKind(fields["kind"]),
-            Invoice.number == fields["number"],
             Invoice.client_id == client.id,
             Invoice.id.not_in(linked),
+            or_(
+                # A number of our own series was never seen by Xero (it numbers the invoice
+                # when it is sent): the same number there is another invoice, not this one.
+                and_(Invoice.numbered_here.is_(False), Invoice.number == fields["number"]),
+                # Unless ours was sent and the outcome never recorded (a crash): Xero has it
+                # under the number it gave, so it is known by its date and reference.
+                and_(
+                    Invoice.id.in_(sending),
+                    Invoice.issue_date == _date(fields["issue_date"]),
+                    Invoice.reference == fields.get("reference"),
+                ),
+            ),
         )
         if fields["kind"] == InvoiceKind.BILL.value and fields["issue_date"]:
             query = query.where(Invoice.issue_date == date.fromisoformat(fields["issue_date"]))
@@ -171,7 +201,29 @@ class InvoicesAdapter:
         if contact_id is None:
             raise NotReady(_not_in_xero_yet(session, invoice))
         fields = mapping.local_fields(invoice, contact_id)
-        return mapping.to_xero(fields, xero_id, _defaults(session, connection), invoice.issue_date)
+        body = mapping.to_xero(fields, xero_id, _defaults(session, connection), invoice.issue_date)
+        # The organisation may hold INV-0001..INV-0050 from before it was connected: Xero
+        # numbers a new invoice of our own series and ``number_from_xero`` takes it back.
+        document_links.unnumbered_if_ours(body, invoice, xero_id, "InvoiceNumber")
+        return body
+
+    def number_from_xero(
+        self,
+        session: Session,
+        connection_id: str,
+        local_id: str,
+        record: dict[str, Any],
+        fields: dict[str, Any],
+    ) -> dict[str, Any]:
+        """After a create: a sales invoice takes the number Xero gave it
+        (``document_links.take_xeros_number``)."""
+        invoice = session.get(Invoice, local_id)
+        if invoice is None or invoice.kind is not InvoiceKind.SALES:
+            return fields
+        return document_links.take_xeros_number(
+            session, Invoice, RecordType.INVOICE, documents.INVOICE_PREFIX, connection_id, local_id,
+            record.get("InvoiceNumber"), fields, Invoice.kind == InvoiceKind.SALES,
+        )
 
     def describe(self, obj_or_fields: Any) -> str:
         if isinstance(obj_or_fields, dict):
@@ -191,6 +243,33 @@ class InvoicesAdapter:
         if field == "status" or _xero_status.get() not in mapping.DRAFT_IN_XERO:
             return "xero"
         return "local" if field in LOCAL_WHILE_DRAFT else "latest"
+
+
+def _settle_elsewhere(session: Session, connection: XeroConnection, numbers: set[str]) -> None:
+    """Sales invoices of no organisation that live in another one (synced there before
+    records carried their organisation: ``outbox.placed_elsewhere``) and hold one of these
+    numbers take that organisation, as ``sync.migrate.settle_organisation`` would: their
+    numbers are that organisation's, so this one's invoice of the same number is no clash
+    (numbers are unique per organisation). One query, usually finding none."""
+    if not numbers:
+        return
+    settled = session.scalars(
+        select(Invoice).where(
+            Invoice.workspace_id == connection.workspace_id,
+            Invoice.kind == InvoiceKind.SALES,
+            Invoice.xero_connection_id.is_(None),
+            Invoice.number.in_(sorted(numbers)),
+            Invoice.id.in_(outbox.placed_elsewhere(RecordType.INVOICE, connection.id)),
+        )
+    ).all()
+    for invoice in settled:
+        invoice.xero_connection_id = outbox.own_connection_id(session, RecordType.INVOICE, invoice.id)
+    if settled:
+        session.flush(settled)
+
+
+def _date(value: Any) -> date | None:
+    return date.fromisoformat(str(value)) if value else None
 
 
 # -- the party and its contact ------------------------------------------------------------
@@ -325,6 +404,16 @@ def _write(
 ) -> Invoice | NewRecord:
     """Through ``work.documents``' rules; a new invoice comes back as its rows, for the
     engine to insert with the rest of the page."""
+    kind = fields.get("kind") or (obj.kind.value if obj is not None else None)
+    if kind == InvoiceKind.SALES.value and fields.get("number"):
+        index = session.info.get(_PAGE)
+        if not isinstance(index, _PageIndex) or index.connection_id != connection.id:  # fetched by id
+            _settle_elsewhere(session, connection, {str(fields["number"])})
+        document_links.make_way(
+            session, Invoice, RecordType.INVOICE, documents.INVOICE_PREFIX, connection.workspace_id,
+            connection.id, str(fields["number"]), obj.id if obj is not None else None,
+            Invoice.kind == InvoiceKind.SALES,
+        )
     if obj is None:
         return _new(session, connection, fields, remote)
     values = _header_values(session, connection, obj, fields, remote)

@@ -86,14 +86,24 @@ invoice is (however it was made: the API, a page, hours to invoice, the demo).""
 
 
 def own_connection_id(session: Session, record_type: RecordType, local_id: str) -> str | None:
-    """The organisation the record belongs to: its own, else its party's (``PARTIES``); None
-    when neither has one yet (it goes to the default), or for a type that has none."""
+    """The organisation the record belongs to: its own; else, for a record synced before
+    records carried one, the organisation it was first linked in (it is there already, as
+    Migrate has it); else its party's (``PARTIES``); None when none of these has one yet
+    (it goes to the default), or for a type that has none."""
     model = OWNED.get(record_type)
     obj = session.get(model, local_id) if model is not None else None
     if obj is None:
         return None
     if obj.xero_connection_id is not None:
         return str(obj.xero_connection_id)
+    first_linked = session.scalar(
+        select(XeroLink.connection_id)
+        .where(XeroLink.record_type == record_type, XeroLink.local_id == local_id)
+        .order_by(XeroLink.created_at, XeroLink.id)
+        .limit(1)
+    )
+    if first_linked is not None:
+        return str(first_linked)
     party = PARTIES.get(record_type)
     party_id = getattr(obj, party[0], None) if party is not None else None
     return own_connection_id(session, party[1], party_id) if party is not None and party_id else None
@@ -115,9 +125,18 @@ def connections_for(
 
 def belongs_to(session: Session, record_type: RecordType, local_id: str, connection_id: str) -> bool:
     """Whether this record may be sent to (or matched in) this organisation: it is its own
-    (``own_connection_id``), or it has none yet."""
+    (``own_connection_id``), it has none yet, or it is linked there already."""
     own = own_connection_id(session, record_type, local_id)
-    return own is None or own == connection_id
+    if own is None or own == connection_id:
+        return True
+    linked_here = session.scalar(
+        select(XeroLink.id).where(
+            XeroLink.connection_id == connection_id,
+            XeroLink.record_type == record_type,
+            XeroLink.local_id == local_id,
+        )
+    )
+    return linked_here is not None
 
 
 def claim(session: Session, record_type: RecordType, local_ids: Sequence[str], connection_id: str) -> None:
@@ -294,16 +313,37 @@ def _of_organisation(
     return local_ids.where(model.id.in_(_placed(record_type, connection.id, elsewhere=False)))
 
 
+def placed_elsewhere(record_type: RecordType, connection_id: str) -> Select[tuple[str]]:
+    """The ids of records that live in another organisation than this one (``_placed``):
+    their names and numbers are that organisation's, never a clash here."""
+    return _placed(record_type, connection_id, elsewhere=True)
+
+
 def _placed(record_type: RecordType, connection_id: str, *, elsewhere: bool) -> Select[tuple[str]]:
-    """The ids of records that belong (as ``own_connection_id`` says, party included) to
-    this organisation, or, ``elsewhere``, to another one."""
+    """The ids of records that belong (as ``own_connection_id`` says, links and party
+    included) to this organisation, or, ``elsewhere``, to another one. A record of no
+    organisation linked in another one (synced there before this one was connected) is
+    elsewhere unless it is linked here too: it is never created here as a second copy."""
     model = OWNED[record_type]
     column = model.xero_connection_id
-    placed = and_(column.is_not(None), column != connection_id) if elsewhere else column == connection_id
+    linked_here = select(XeroLink.local_id).where(
+        XeroLink.record_type == record_type, XeroLink.connection_id == connection_id
+    )
+    if elsewhere:
+        linked_elsewhere = select(XeroLink.local_id).where(
+            XeroLink.record_type == record_type, XeroLink.connection_id != connection_id
+        )
+        placed = or_(
+            and_(column.is_not(None), column != connection_id),
+            and_(column.is_(None), model.id.in_(linked_elsewhere), model.id.not_in(linked_here)),
+        )
+    else:
+        placed = or_(column == connection_id, and_(column.is_(None), model.id.in_(linked_here)))
     party = PARTIES.get(record_type)
     if party is not None:
         follows = getattr(model, party[0]).in_(_placed(party[1], connection_id, elsewhere=elsewhere))
-        placed = or_(placed, and_(column.is_(None), follows))
+        unlinked = model.id.not_in(select(XeroLink.local_id).where(XeroLink.record_type == record_type))
+        placed = or_(placed, and_(column.is_(None), unlinked, follows))
     return select(model.id).where(placed)
 
 

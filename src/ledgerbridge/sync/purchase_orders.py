@@ -80,6 +80,7 @@ class PurchaseOrdersAdapter:
                 PurchaseOrder.workspace_id == connection.workspace_id,
                 PurchaseOrder.number == str(number),
                 PurchaseOrder.id.not_in(linked),
+                PurchaseOrder.numbered_here.is_(False),  # Xero never saw a number of our series
             )
         )
         if order is None:
@@ -107,6 +108,11 @@ class PurchaseOrdersAdapter:
                 )
                 return None
         order = obj if obj is not None else PurchaseOrder(workspace_id=connection.workspace_id)
+        if fields.get("number"):
+            document_links.make_way(
+                session, PurchaseOrder, self.record_type, documents.PURCHASE_ORDER_PREFIX,
+                connection.workspace_id, connection.id, str(fields["number"]), order.id,
+            )
         return document_links.applied(
             session,
             run,
@@ -128,7 +134,23 @@ class PurchaseOrdersAdapter:
                 f"Purchase order {obj.number}: its supplier '{name}' is not in Xero yet; "
                 "it goes once the contacts sync has sent the supplier."
             )
-        return mapping.to_xero(obj, contact, xero_id)
+        body = mapping.to_xero(obj, contact, xero_id)
+        document_links.unnumbered_if_ours(body, obj, xero_id, "PurchaseOrderNumber")  # Xero numbers it
+        return body
+
+    def number_from_xero(
+        self,
+        session: Session,
+        connection_id: str,
+        local_id: str,
+        record: dict[str, Any],
+        fields: dict[str, Any],
+    ) -> dict[str, Any]:
+        """After a create: the order takes the number Xero gave it."""
+        return document_links.take_xeros_number(
+            session, PurchaseOrder, self.record_type, documents.PURCHASE_ORDER_PREFIX, connection_id,
+            local_id, record.get("PurchaseOrderNumber"), fields,
+        )
 
     def describe(self, obj_or_fields: Any) -> str:
         number = obj_or_fields.get("number") if isinstance(obj_or_fields, dict) else obj_or_fields.number

@@ -4,12 +4,14 @@ beside it), and every run ends: an exception closes it as failed before going on
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from ledgerbridge.errors import LedgerbridgeError, XeroError
 from ledgerbridge.sync import contacts, credit_notes, engine, invoices, items, payments, purchase_orders
 from ledgerbridge.sync.adapter import FollowUp, RecordAdapter
 from ledgerbridge.sync.contact_tasks import after_contacts
+from ledgerbridge.sync.imports import ensure_reference_data
 from ledgerbridge.sync.models import RecordType, RunStatus, SyncRun
 from ledgerbridge.sync.runs import begin_run, close_run, finish_run, start_run, stopped_by
 from ledgerbridge.xero.client import counting_calls
@@ -55,6 +57,8 @@ async def sync(
     for record_type in chosen:
         if record_type not in TWO_WAY:
             raise UnsupportedRecordType(str(record_type))
+    if not dry_run:  # a first sync needs the organisation's tax rates (a dry run writes nothing)
+        await _reference_data_first(services, workspace_id, connection_id)
     run_id = _start(services, workspace_id, connection_id, trigger, chosen, dry_run, run_id)
 
     async def work() -> None:
@@ -77,6 +81,7 @@ async def fetch_changed(
 ) -> SyncRun:
     """Fetch just these records (a webhook named them), as one run triggered by "webhook"."""
     chosen = [t for t in ids if t in TWO_WAY and ids[t]]
+    await _reference_data_first(services, workspace_id, connection_id)
     run_id = _start(services, workspace_id, connection_id, "webhook", chosen, False)
 
     async def work() -> None:
@@ -101,6 +106,13 @@ async def _run_to_end(services: XeroServices, run_id: str, work: Callable[[], Aw
             close_run(services.database, run_id, stopped_by(exc), calls.total)
             raise
     return _finish(services, run_id, calls.total, None)
+
+
+async def _reference_data_first(services: XeroServices, workspace_id: str, connection_id: str) -> None:
+    """The organisation's reference data before its first sync (``ensure_reference_data``);
+    an import Xero refuses is in the log as its own run, and the sync goes on regardless."""
+    with contextlib.suppress(XeroError):
+        await ensure_reference_data(services, workspace_id, connection_id)
 
 
 def _start(

@@ -16,10 +16,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, true
 from sqlalchemy.orm import Session
 
 from ledgerbridge.db import new_id
@@ -237,11 +237,29 @@ def credit_balance(
 # --------------------------------------------------------------------------- numbers
 
 
-def next_number(session: Session, model: type[Document], workspace_id: str, prefix: str) -> str:
-    """The number after the highest ``PREFIX-nnnn`` in use, as Xero's auto-numbering does."""
+def _in_organisation(model: type[Document], connection_id: str | None) -> Any:
+    """The documents whose numbers a document's number must differ from. A number is unique
+    per Xero organisation, as Xero has it (two organisations may both have INV-0001): a
+    document of an organisation is checked against that organisation's documents and those
+    of none yet (they may go there). A document of no organisation yet may go to any, so it
+    is checked against the whole workspace. The unique indexes (migration 0010) hold the
+    part a database can: per organisation, and among the documents of none."""
+    column = model.xero_connection_id
+    return or_(column == connection_id, column.is_(None)) if connection_id is not None else true()
+
+
+def next_number(
+    session: Session, model: type[Document], workspace_id: str, prefix: str, connection_id: str | None = None
+) -> str:
+    """The number after the highest ``PREFIX-nnnn`` in use in the document's organisation
+    (``_in_organisation``), as Xero's auto-numbering does."""
     pattern = re.compile(rf"^{re.escape(prefix)}(\d+)$")
     numbers = session.scalars(
-        select(model.number).where(model.workspace_id == workspace_id, model.number.like(f"{prefix}%"))
+        select(model.number).where(
+            model.workspace_id == workspace_id,
+            model.number.like(f"{prefix}%"),
+            _in_organisation(model, connection_id),
+        )
     )
     highest = max((int(m.group(1)) for n in numbers if n and (m := pattern.match(n))), default=0)
     return f"{prefix}{highest + 1:0{NUMBER_DIGITS}d}"
@@ -256,21 +274,27 @@ def preload_numbers(
     workspace_id: str,
     numbers: Iterable[str | None],
     *conditions: Any,
+    connection_id: str | None = None,
 ) -> None:
-    """Which documents of this kind (``conditions``, as ``assign_number`` gets them) hold
-    these numbers, in one query, so a bulk write such as a page of pulled invoices checks
-    each number without a query of its own. Lasts for this unit of work."""
+    """Which documents of this kind (``conditions``, as ``assign_number`` gets them) in this
+    organisation (``_in_organisation``) hold these numbers, in one query, so a bulk write
+    such as a page of pulled invoices checks each number without a query of its own.
+    Lasts for this unit of work."""
     wanted = {n for n in numbers if n}
     query = select(model.number, model.id).where(
-        model.workspace_id == workspace_id, model.number.in_(sorted(wanted)), *conditions
+        model.workspace_id == workspace_id,
+        model.number.in_(sorted(wanted)),
+        _in_organisation(model, connection_id),
+        *conditions,
     )
     holders = dict(session.execute(query).tuples().all()) if wanted else {}
-    session.info.setdefault(_NUMBERS, {})[(model.__name__, workspace_id)] = (wanted, holders)
+    session.info.setdefault(_NUMBERS, {})[(model.__name__, workspace_id, connection_id)] = (wanted, holders)
 
 
 def _number_taken(session: Session, document: Document, *conditions: Any) -> bool:
     model = type(document)
-    known = session.info.get(_NUMBERS, {}).get((model.__name__, document.workspace_id))
+    connection_id = document.xero_connection_id
+    known = session.info.get(_NUMBERS, {}).get((model.__name__, document.workspace_id, connection_id))
     number, own_id = document.number, document.id
     if known is not None and number is not None and number in known[0] and own_id is not None:
         holders: dict[str, str] = known[1]
@@ -282,16 +306,79 @@ def _number_taken(session: Session, document: Document, *conditions: Any) -> boo
             model.workspace_id == document.workspace_id,
             model.number == document.number,
             model.id != document.id,
+            _in_organisation(model, connection_id),
             *conditions,
         )
     )
     return clash is not None
 
 
+def free_number(
+    session: Session,
+    model: type[Document],
+    workspace_id: str,
+    connection_id: str,
+    number: str,
+    prefix: str,
+    *conditions: Any,
+) -> None:
+    """Make way for ``number`` given by Xero (a document pulled from the organisation, or
+    the number Xero gave ours on creating it) where a document of that organisation (or of
+    none yet) holds it only as the next of our own series (``numbered_here``; the caller's
+    ``conditions`` say which may move, e.g. those never in Xero): that one moves to the next
+    free number of the series, which Xero replaces anyway when it is sent. Our series knows
+    nothing of the numbers the organisation had before it was connected, so without this
+    Xero's own INV-0001 would be refused here as "already used" by our unsent INV-0001.
+
+    Cheap for a page of pulled documents: a number the page's ``preload_numbers`` found
+    free costs no query, and that cache is kept true (the old number is free from now on).
+    """
+    caches = [
+        known
+        for (name, workspace, _), known in session.info.get(_NUMBERS, {}).items()
+        if name == model.__name__ and workspace == workspace_id
+    ]
+    if any(number in wanted and number not in held for wanted, held in caches):
+        return  # the page's one query found it free
+    with session.no_autoflush:
+        query = select(model).where(
+            model.workspace_id == workspace_id,
+            model.number == number,
+            model.numbered_here.is_(True),
+            _in_organisation(model, connection_id),
+            *conditions,
+        )
+        holders = cast("Sequence[Document]", session.scalars(query).all())
+    # Numbers a page is about to apply are Xero's too: never move a holder onto one of them.
+    coming = {number}.union(*(wanted for wanted, _ in caches))
+    pattern = re.compile(rf"^{re.escape(prefix)}(\d+)$")
+    for holder in holders:
+        moved = next_number(session, model, workspace_id, prefix, holder.xero_connection_id)
+        while moved in coming and (found := pattern.match(moved)) is not None:
+            moved = f"{prefix}{int(found.group(1)) + 1:0{NUMBER_DIGITS}d}"
+        holder.number = moved
+        session.flush([holder])
+        for _, held in caches:
+            if held.get(number) == holder.id:
+                del held[number]
+
+
+def given_number(document: Document, values: Mapping[str, Any]) -> None:
+    """A number given in ``values`` (by a person, or Xero's own) is the document's, not one
+    of our series: Xero must keep it, so it is no longer ``numbered_here``."""
+    if values.get("number") is not None:
+        document.numbered_here = False
+
+
 def assign_number(session: Session, document: Document, prefix: str, *conditions: Any) -> None:
-    """Fill a missing number and refuse one already used by a document of the same kind."""
+    """Fill a missing number (marking it ``numbered_here``: Xero may number it instead, see
+    ``sync.mapping.invoices``) and refuse one already used by a document of the same kind in
+    the same organisation."""
     if document.number is None:
-        document.number = next_number(session, type(document), document.workspace_id, prefix)
+        document.number = next_number(
+            session, type(document), document.workspace_id, prefix, document.xero_connection_id
+        )
+        document.numbered_here = True
     elif _number_taken(session, document, *conditions):
         raise Conflict(
             f"The number '{document.number}' is already used by another document.",
@@ -318,6 +405,12 @@ def fill_header_defaults(session: Session, document: Document) -> None:
         document.currency = workspace.default_currency if workspace is not None else "AUD"
     if document.line_amount_type is None:
         document.line_amount_type = LineAmountType.EXCLUSIVE
+    if document.xero_connection_id is None and document.client_id is not None:
+        # A document takes its client's organisation (sync.migrate.settle_organisation says
+        # the same later); taken here, before numbering, its number is checked and counted
+        # in the organisation it goes to.
+        client = _client(session, document)
+        document.xero_connection_id = client.xero_connection_id if client is not None else None
 
 
 def _client(session: Session, document: Document) -> Client | None:
@@ -681,6 +774,7 @@ def _check_invoice(
     with session.no_autoflush:
         for key, value in values.items():
             setattr(invoice, key, value)
+        given_number(invoice, values)
         if invoice.status is None:
             invoice.status = InvoiceStatus.DRAFT
         fill_header_defaults(session, invoice)
@@ -815,6 +909,7 @@ def write_credit_note(
     with session.no_autoflush:
         for key, value in values.items():
             setattr(credit_note, key, value)
+        given_number(credit_note, values)
         if is_new:
             credit_note.status = CreditNoteStatus.DRAFT
         fill_header_defaults(session, credit_note)
@@ -960,6 +1055,7 @@ def write_purchase_order(
     with session.no_autoflush:
         for key, value in values.items():
             setattr(order, key, value)
+        given_number(order, values)
         if is_new:
             order.status = PurchaseOrderStatus.DRAFT
         fill_header_defaults(session, order)

@@ -6,7 +6,8 @@ an ``asyncio.Lock`` per grant inside a process, and a write lock on the grant's 
 processes (the first statement of the refresh transaction is an UPDATE of that row, which
 takes a row lock on PostgreSQL and the database write lock on SQLite). After the lock is
 taken the credentials are read again: if another process refreshed meanwhile, its token is
-used. A new pair is committed before it is used, so a crash after the refresh leaves the
+used. A stored token still fresh is read without the lock (``_stored_token``).
+A new pair is committed before it is used, so a crash after the refresh leaves the
 new pair stored (or, if the commit itself was lost, the old token is still inside Xero's
 30-minute grace period and the next attempt recovers).
 """
@@ -81,6 +82,10 @@ class TokenManager:
             return await self._refresh_if_needed(grant_id, stale)
 
     async def _refresh_if_needed(self, grant_id: str, stale: str | None) -> str:
+        stored = await asyncio.to_thread(self._stored_token, grant_id, stale)
+        if stored is not None:
+            self._cache[grant_id] = stored
+            return stored.token
         session = self.database.sessions()
         try:
             grant = await asyncio.to_thread(self._lock_grant, session, grant_id)
@@ -94,6 +99,26 @@ class TokenManager:
             return token.access_token
         finally:
             await asyncio.to_thread(session.close)
+
+    def _stored_token(self, grant_id: str, stale: str | None) -> _Cached | None:
+        """The stored access token if it is usable as it is, read without the lock.
+
+        Only a refresh needs the grant's row lock. Taking it merely to read a fresh token
+        (every process start, every new grant) held a write transaction open across an
+        await: on SQLite that is the database's one write lock, so another job on the same
+        event loop writing meanwhile (a second organisation's sync starting its import)
+        blocked the loop on it, the holder could never commit, and the writer failed with
+        "database is locked" after the busy timeout. A token read here is at worst one
+        another process is replacing; it stays valid until it expires (``REFRESH_AHEAD``).
+        """
+        with self.database.session() as session:
+            grant = session.get(XeroGrant, grant_id)
+            if grant is None or grant.status is not GrantStatus.ACTIVE:
+                return None  # the locked path says why
+            current = self.vault.open(grant.access_token_sealed)
+            if current == stale or not self._fresh(grant.access_expires_at):
+                return None
+            return _Cached(current, grant.access_expires_at)
 
     def _lock_grant(self, session: Session, grant_id: str) -> XeroGrant:
         """Take the cross-process lock (a write to the row) and read the row afresh."""

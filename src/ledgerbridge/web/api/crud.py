@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Select, UniqueConstraint, or_, select
+from sqlalchemy import Select, UniqueConstraint, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -109,11 +109,27 @@ def _check_references(session: Session, resource: Resource, actor: Actor, values
 
 def _unique_scope(model: type[Any], column: str) -> tuple[str, ...]:
     """The columns a value of ``column`` is unique within, read from the model's unique
-    constraint on it (a task's name within its project); else the workspace."""
+    constraint on it (a task's name within its project), or its unique index per Xero
+    organisation (a client's name); else the workspace."""
     for constraint in model.__table__.constraints:
         if isinstance(constraint, UniqueConstraint) and column in constraint.columns:
             return tuple(c.name for c in constraint.columns if c.name != column)
+    for index in model.__table__.indexes:
+        if index.unique and column in index.columns and ORGANISATION in index.columns:
+            return tuple(c.name for c in index.columns if c.name != column)
     return ("workspace_id",)
+
+
+ORGANISATION = "xero_connection_id"
+"""A value unique per organisation is checked against the record's organisation and the
+records of none yet (they may go there); a record of none yet, against the workspace."""
+
+
+def _same_scope(model: type[Any], obj: Any, name: str) -> Any:
+    value, column = getattr(obj, name), getattr(model, name)
+    if name != ORGANISATION:
+        return column == value
+    return or_(column == value, column.is_(None)) if value is not None else true()
 
 
 def _check_unique(session: Session, resource: Resource, obj: Any) -> None:
@@ -126,13 +142,15 @@ def _check_unique(session: Session, resource: Resource, obj: Any) -> None:
         scope = _unique_scope(model, column)
         clash = session.scalar(
             select(model.id).where(
-                *(getattr(model, name) == getattr(obj, name) for name in scope),
+                *(_same_scope(model, obj, name) for name in scope),
                 getattr(model, column) == value,
                 model.id != obj.id,
             )
         )
         if clash is not None:
             within = " in this project" if "project_id" in scope else ""
+            if ORGANISATION in scope and getattr(obj, ORGANISATION) is not None:
+                within = " in this Xero organisation"
             raise Conflict(
                 f"A {resource.name} with {column} '{value}' already exists{within}.",
                 [FieldError(column, f"'{value}' is already used by another {resource.name}{within}")],

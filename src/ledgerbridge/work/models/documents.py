@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, false, text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from ledgerbridge.db import Base, DecimalType, IdMixin, TimestampMixin
@@ -73,6 +73,9 @@ class DocumentColumns(OrganisationOwned, WorkspaceScoped):
     """The header columns every priced document shares (and the organisation it is in)."""
 
     number: Mapped[str | None] = mapped_column(String(255))
+    numbered_here: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """The number is the next of our own series, not one a person or Xero gave: Xero
+    numbers such a document when it is first sent (``sync.mapping.invoices``)."""
     reference: Mapped[str | None] = mapped_column(String(255))
     issue_date: Mapped[date] = mapped_column(Date)
     currency: Mapped[str] = mapped_column(String(3))
@@ -86,14 +89,25 @@ class DocumentColumns(OrganisationOwned, WorkspaceScoped):
 class Invoice(IdMixin, TimestampMixin, DocumentColumns, Base):
     __tablename__ = "invoices"
     __table_args__ = (
-        # Xero requires unique sales invoice numbers; bills from different suppliers may share one.
+        # Xero requires unique sales invoice numbers in an organisation (two organisations
+        # may both have INV-0001); bills from different suppliers may share one. Invoices
+        # of no organisation yet are unique among themselves (documents._in_organisation).
         Index(
             "uq_invoices_sales_number",
             "workspace_id",
+            "xero_connection_id",
             "number",
             unique=True,
-            sqlite_where=text("kind = 'sales'"),
-            postgresql_where=text("kind = 'sales'"),
+            sqlite_where=text("kind = 'sales' AND xero_connection_id IS NOT NULL"),
+            postgresql_where=text("kind = 'sales' AND xero_connection_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_invoices_sales_number_unassigned",
+            "workspace_id",
+            "number",
+            unique=True,
+            sqlite_where=text("kind = 'sales' AND xero_connection_id IS NULL"),
+            postgresql_where=text("kind = 'sales' AND xero_connection_id IS NULL"),
         ),
     )
 
@@ -159,7 +173,25 @@ class CreditNoteAllocation(IdMixin, TimestampMixin, WorkspaceScoped, Base):
 
 class PurchaseOrder(IdMixin, TimestampMixin, DocumentColumns, Base):
     __tablename__ = "purchase_orders"
-    __table_args__ = (Index("uq_purchase_orders_number", "workspace_id", "number", unique=True),)
+    __table_args__ = (  # unique per organisation, as for sales invoices
+        Index(
+            "uq_purchase_orders_number",
+            "workspace_id",
+            "xero_connection_id",
+            "number",
+            unique=True,
+            sqlite_where=text("xero_connection_id IS NOT NULL"),
+            postgresql_where=text("xero_connection_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_purchase_orders_number_unassigned",
+            "workspace_id",
+            "number",
+            unique=True,
+            sqlite_where=text("xero_connection_id IS NULL"),
+            postgresql_where=text("xero_connection_id IS NULL"),
+        ),
+    )
 
     status: Mapped[PurchaseOrderStatus] = enum_column(PurchaseOrderStatus, default=PurchaseOrderStatus.DRAFT)
     delivery_date: Mapped[date | None] = mapped_column(Date)

@@ -374,7 +374,10 @@ async def ensure_reference_data(
         granted = frozenset(grant.scopes.split()) if grant is not None else frozenset()
     if imported is not None or not _has_scope(granted, IMPORTS[RecordType.TAX_RATE].scopes):
         return None
-    return await run_import(services, workspace_id, connection_id)
+    # What a sync needs: the accounting reference data. Payroll AU's is the timesheet
+    # wizard's business (and a non-AU organisation has none: no "skipped" noise in the log).
+    accounting = [str(t) for t, spec in IMPORTS.items() if not spec.payroll_au]
+    return await run_import(services, workspace_id, connection_id, accounting)
 
 
 def _with_run(services: XeroServices, run_id: str, work: Callable[[Session, SyncRun], T]) -> T:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from ledgerbridge.sync.models import (
     OutboxEntry,
@@ -220,6 +221,7 @@ XERO_STATUS = {
 def convergence(world: World, model: Model) -> list[str]:
     problems = []
     with world.database.session() as session:
+        explained = _with_open_issues(session)
         for org in world.orgs.values():
             links = session.scalars(
                 select(XeroLink).where(
@@ -229,10 +231,18 @@ def convergence(world: World, model: Model) -> list[str]:
             for link in links:
                 invoice = session.get(Invoice, link.local_id)
                 remote = world.xero_record(org, "Invoices", link.xero_id)
-                if invoice is None or remote is None:
+                if invoice is None or remote is None or invoice.id in explained:
                     continue
                 problems += _document_differences(world, org, invoice, remote)
     return problems
+
+
+def _with_open_issues(session: Session) -> set[str]:
+    """Invoices whose difference the sync log explains: an open issue on the invoice or on
+    one of its payments (a payment of an invoice Xero holds as a draft waits, and says so)."""
+    open_ids = set(session.scalars(select(SyncIssue.local_id).where(SyncIssue.resolved_at.is_(None))))
+    paid = session.execute(select(Payment.id, Payment.invoice_id)).tuples().all()
+    return open_ids | {invoice_id for payment_id, invoice_id in paid if payment_id in open_ids}
 
 
 def _document_differences(

@@ -12,8 +12,8 @@ from hypothesis.stateful import run_state_machine_as_test
 from tests.model.machine import IntegrationMachine, Stats
 from tests.model.world import World
 
-WALKS = int(os.environ.get("LEDGERBRIDGE_MODEL_WALKS", "4"))
-STEPS = int(os.environ.get("LEDGERBRIDGE_MODEL_STEPS", "25"))
+WALKS = int(os.environ.get("LEDGERBRIDGE_MODEL_WALKS", "6"))
+STEPS = int(os.environ.get("LEDGERBRIDGE_MODEL_STEPS", "30"))
 SHRINK = os.environ.get("LEDGERBRIDGE_MODEL_SHRINK", "1") == "1"
 
 

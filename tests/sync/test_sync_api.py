@@ -47,8 +47,14 @@ def test_force_sync_dry_run_then_real(
     assert run["status"] == "succeeded"
     assert run["counts"]["created"] == contacts
     assert run["counts"]["calls"] >= 2
+    # The first real sync imported the reference data first, as its own run (a preview writes
+    # nothing, so it imported nothing); the log's manual runs are the sync and the preview.
+    (imported,) = owner_api.get("/api/v1/xero/runs", params={"trigger": "import"}).json()["items"]
+    assert imported["status"] == "succeeded" and imported["counts"]["calls"] >= 1
+    assert imported["finished_at"] <= run["started_at"]
     runs = owner_api.get("/api/v1/xero/runs").json()["items"]
-    assert [r["id"] for r in runs][:2] == [run["id"], preview["id"]]
+    assert {r["trigger"] for r in runs} == {"manual", "import"} and len(runs) == 3
+    assert [r["id"] for r in runs if r["trigger"] == "manual"] == [run["id"], preview["id"]]
 
 
 def test_failed_record_has_xeros_message_a_hint_csv_and_retry(
@@ -90,7 +96,9 @@ def test_members_cannot_force_sync_and_workspaces_are_apart(
         ).status_code
         == 403
     )
-    assert [r["id"] for r in member.get("/api/v1/xero/runs").json()["items"]] == [run["id"]]
+    (imported,) = owner_api.get("/api/v1/xero/runs", params={"trigger": "import"}).json()["items"]
+    seen = {(r["trigger"], r["id"]) for r in member.get("/api/v1/xero/runs").json()["items"]}
+    assert seen == {("manual", run["id"]), ("import", imported["id"])}  # the first sync's import too
 
 
 def test_matches_are_previewed_and_can_be_changed_before_the_first_sync(
@@ -166,7 +174,9 @@ def test_a_run_stopped_by_an_error_that_is_not_xeros_ends_failed_and_the_error_g
 
     with pytest.raises(RuntimeError, match="a bug in the item mapping"):
         owner_api.portal.call(run)  # type: ignore[union-attr]
-    (stopped,) = _runs(database)
+    imported, stopped = _runs(database)  # the first sync imported the reference data first
+    assert imported.trigger == "import" and imported.status is RunStatus.SUCCEEDED
+    assert stopped.trigger == "schedule"
     assert stopped.status is RunStatus.FAILED and stopped.finished_at is not None
     assert stopped.error is not None and "RuntimeError: a bug in the item mapping" in stopped.error
     assert stopped.counts["calls"] >= 1
@@ -194,7 +204,12 @@ def test_the_run_of_a_worker_that_died_is_closed_and_its_job_runs_again(
     assert died["status"] == "failed" and died["finished_at"] is not None
     assert "stopped before the run finished" in died["error"]
     runs = owner_api.get("/api/v1/xero/runs").json()["items"]
-    assert [r["status"] for r in runs] == ["succeeded", "failed"]
+    # newest first: the job's new attempt, the reference import its sync made first, the dead run
+    assert [(r["trigger"], r["status"]) for r in runs] == [
+        ("manual", "succeeded"),
+        ("import", "succeeded"),
+        ("manual", "failed"),
+    ]
     assert all(r["status"] not in ("running", "queued") for r in runs)
 
 
@@ -240,7 +255,11 @@ def test_a_run_counts_only_its_own_calls_while_other_work_calls_the_same_organis
     run, other = owner_api.portal.call(together)  # type: ignore[union-attr]
     made = _sandbox_calls(sandbox_state, au.tenant_id) - before
     assert run.error is None and other >= 1
-    assert run.counts["calls"] == made - other >= 2
+    # The organisation's first sync imported its reference data first: a run of its own,
+    # with its own calls, which the sync run does not count.
+    (imported,) = [r for r in _runs(database) if r.trigger == "import"]
+    assert imported.id != run.id and imported.counts["calls"] >= 1
+    assert run.counts["calls"] == made - other - imported.counts["calls"] >= 2
 
 
 # -- Force sync from the API: queued, under the organisation's lock, one URL to follow -----------
@@ -276,7 +295,13 @@ def test_force_syncs_from_the_api_are_queued_under_the_lock_and_followed_to_thei
     assert earlier["finished_at"] <= later["started_at"], "two syncs of one organisation overlapped"
     with database.session() as session:
         assert {j.status for j in session.scalars(select(Job))} == {JobStatus.DONE}
-        assert session.scalar(select(func.count()).select_from(SyncRun)) == 2
+        manual = select(func.count()).select_from(SyncRun).where(SyncRun.trigger == "manual")
+        assert session.scalar(manual) == 2
+        # The first of them imported the reference data first, under the same lock.
+        assert session.scalar(select(func.count()).select_from(SyncRun)) == 3
+    (imported,) = owner_api.get("/api/v1/xero/runs", params={"trigger": "import"}).json()["items"]
+    assert imported["status"] == "succeeded"
+    assert imported["finished_at"] <= earlier["started_at"], "the import overlapped a sync"
 
 
 # -- Retry and issues: resolved only when the record arrived ------------------------------------

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from ledgerbridge.db import Database
 from ledgerbridge.sandbox.state import SandboxState
 from ledgerbridge.sync.imports import run_import
-from ledgerbridge.sync.models import RecordType, SyncIssue, XeroLink
+from ledgerbridge.sync.models import RecordType, SyncIssue, XeroLink, XeroReference
 from ledgerbridge.work.models import InvoiceStatus, Payment
 from ledgerbridge.xero.client import ACCOUNTING, Organisation
 from ledgerbridge.xero.services import XeroServices
@@ -115,9 +115,34 @@ async def test_a_payment_deleted_in_xero_is_removed_here_and_the_invoice_moves_b
 
 
 async def test_a_payment_without_a_bank_account_waits_and_says_why(
-    xero_services: XeroServices, au: Organisation, database: Database, owner_api: TestClient
+    xero_services: XeroServices,
+    au: Organisation,
+    sandbox_state: SandboxState,
+    database: Database,
+    owner_api: TestClient,
 ) -> None:
+    # the first sync imports the chart of accounts, so a payment finds no bank account only
+    # when the organisation has none active: its bank accounts are archived in Xero
+    banks = [a for a in sandbox_state.orgs[au.tenant_id].iter_records("Accounts") if a.get("Type") == "BANK"]
+    assert banks
+    for bank in banks:
+        archived = await xero_services.client.write_batch(
+            au,
+            "POST",
+            f"{ACCOUNTING}/Accounts/{bank['AccountID']}",
+            "Accounts",
+            [{"AccountID": bank["AccountID"], "Status": "ARCHIVED"}],
+            f"archive-{bank['Code']}",
+        )
+        assert archived[0].ok, archived[0].messages
     invoice_id = await approved_invoice_in_xero(xero_services, database, owner_api, import_accounts=False)
+    with database.session() as session:
+        imported = session.scalars(
+            select(XeroReference).where(XeroReference.record_type == RecordType.ACCOUNT)
+        ).all()
+    assert {(a.code, a.status) for a in imported if a.data.get("Type") == "BANK"} == {
+        (b["Code"], "ARCHIVED") for b in banks
+    }
     payment_id = record_payment(owner_api, invoice_id, "100.00")
     run = await run_sync(xero_services, database, record_types=[RecordType.PAYMENT])
     assert run.status == "partial"

@@ -69,15 +69,25 @@ def test_sync_log_has_force_sync_for_each_connected_organisation(
     response = _press(owner_page, "/sync-log?status=succeeded", ids[AU])
     assert response.status_code == 303
     assert response.headers["location"] == "/sync-log?status=succeeded"  # the same filtered page
-    assert len(_queued(database, ids[AU])) == 1
+    (job,) = _queued(database, ids[AU])
     back = owner_page.get(response.headers["location"]).text
     assert f"Sync queued for {AU}." in back
-    assert "Waiting to start" in back
+    # The Force sync is queued with its run: the log lists it once, as that run (queued, so
+    # not under this page's "succeeded" filter), never again under "Waiting to start".
+    queued_row = f'data-run="{job.args["run_id"]}"'
+    assert queued_row not in back and "Waiting to start" not in back
+    log = owner_page.get("/sync-log").text
+    assert "Waiting to start" not in log and log.count(queued_row) == 1
+    row = log[log.index(queued_row) :]
+    row = row[: row.index("</tr>")]
+    assert f">{AU}</td>" in row and "Force sync</td>" in row and "status-queued" in row
 
-    assert run_jobs() >= 1  # the worker runs it: a manual run of AU in the log
+    assert run_jobs() >= 1  # the worker runs it: that manual run of AU ends in the log
     with database.session() as session:
-        run = session.scalars(select(SyncRun).where(SyncRun.connection_id == ids[AU])).one()
-        assert run.trigger == "manual" and run.finished_at is not None
+        run = session.scalars(
+            select(SyncRun).where(SyncRun.connection_id == ids[AU], SyncRun.trigger == "manual")
+        ).one()
+        assert run.id == job.args["run_id"] and run.finished_at is not None
     assert "Force sync</td>" in owner_page.get("/sync-log").text
 
 

@@ -61,7 +61,13 @@ def test_force_sync_queues_a_manual_sync(
     with database.session() as session:
         job = session.scalars(select(Job).where(Job.kind == "sync.manual")).one()
         assert job.args["connection_id"] == au
-    assert "Waiting to start" in owner_page.get("/sync-log").text
+        run = session.get_one(SyncRun, job.args["run_id"])
+        assert (run.trigger, run.status, run.job_id) == ("manual", RunStatus.QUEUED, job.id)
+    # The log lists the queued sync once, as its run, not again under "Waiting to start".
+    log = owner_page.get("/sync-log").text
+    assert "Waiting to start" not in log and log.count(f'data-run="{run.id}"') == 1
+    row = log[log.index(f'data-run="{run.id}"') :]
+    assert "status-queued" in row[: row.index("</tr>")]
 
 
 def test_last_sync_and_calls_today_come_from_the_log(

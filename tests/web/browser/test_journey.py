@@ -176,10 +176,17 @@ def test_connect_sync_and_disconnect_in_a_browser(stack: Stack, browser: object)
     au.get_by_role("button", name=f"Force sync {AU}").click()
     expect(page.get_by_role("status")).to_contain_text(f"Sync queued for {AU}")
     page.get_by_role("link", name="Sync log").click()
-    expect(page.get_by_role("heading", name="Waiting to start")).to_be_visible()
+    # Queued with its run: listed once, as that run, not again under "Waiting to start".
+    queued = page.locator("table.runs tbody tr").filter(has_text="Force sync")
+    expect(queued).to_have_count(1)
+    expect(queued).to_contain_text(AU)
+    expect(queued.locator(".status")).to_have_text("Queued")
+    expect(page.get_by_role("heading", name="Waiting to start")).to_have_count(0)
+    run_id = queued.get_attribute("data-run")
+    assert run_id
     assert run_queued_jobs(stack) >= 1
     page.reload()
-    run = page.locator("table.runs tbody tr").first
+    run = page.locator(f'table.runs tbody tr[data-run="{run_id}"]')  # the same run, now ended
     expect(run).to_contain_text("Force sync")
     expect(run).to_contain_text(AU)
     expect(run.locator(".status")).to_have_text(re.compile("Succeeded|Some records failed"))

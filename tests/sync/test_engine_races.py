@@ -76,7 +76,9 @@ async def test_a_clash_committed_between_read_and_insert_costs_one_record_not_th
     workspace_id, connection_id = _ids(database)
     contacts = _active_contacts(sandbox_state, au)
     same, taken = contacts[0], contacts[1]
-    # another worker applied `same` (its client and link); someone made a client named as `taken`
+    # another worker applied `same` (its client and link); someone made a client of this
+    # organisation named as `taken` (names are unique per organisation: one of no organisation
+    # or of another may share it)
     theirs = Client(
         id=new_id(), workspace_id=workspace_id, name=same["Name"], xero_connection_id=connection_id
     )
@@ -91,7 +93,12 @@ async def test_a_clash_committed_between_read_and_insert_costs_one_record_not_th
             content_hash="",
             synced_at=xero_services.clock.utcnow(),
         ),
-        Client(workspace_id=workspace_id, name=taken["Name"], email="someone.else@example.com"),
+        Client(
+            workspace_id=workspace_id,
+            name=taken["Name"],
+            email="someone.else@example.com",
+            xero_connection_id=connection_id,
+        ),
     ]
     with database.session() as session:
         run_id = start_run(session, workspace_id, connection_id, "manual", [RecordType.CONTACT]).id

@@ -119,7 +119,7 @@ async def test_a_clash_committed_between_read_and_insert_costs_one_record_not_th
     assert set(linked) == {c["ContactID"] for c in every} - {taken["ContactID"]}  # the rest arrived
     (issue,) = issues
     assert issue.xero_id == taken["ContactID"]
-    assert f"'{taken['Name']}'" in issue.message and "same name" in issue.message
+    assert f"another client has the same name '{taken['Name']}'," in issue.message
     assert run.counts["created"] == len(every) - 2
     assert run.counts["failed"] == 1 and run.status == "partial"
     # the cursor moved past the page (Xero's dates are to the millisecond)

@@ -142,15 +142,19 @@ def _settle_clash(session: Session, record: _Pending, table: Table, row: dict[st
 
 def _clash_words(table: Table, row: dict[str, Any]) -> str:
     """The unique rule a row may have broken, in words: the row's values for its table's
-    unique columns (the workspace and organisation left out)."""
+    unique columns (the workspace and organisation left out: a name unique per organisation,
+    in its organisation or among those of none, is one rule, "the same name"), in a fixed
+    order (a table's indexes are a set)."""
     if table is _LINKS:
         return "the record it matched is linked to another Xero record already"
-    scope = {"workspace_id", "connection_id", "record_type"}
-    uniques = [
-        [c.name for c in u.columns if c.name not in scope]
-        for u in [*table.constraints, *table.indexes]
-        if isinstance(u, UniqueConstraint) or (isinstance(u, Index) and u.unique)
-    ]
+    scope = {"workspace_id", "connection_id", "xero_connection_id", "record_type"}
+    uniques = sorted(
+        {
+            tuple(c.name for c in u.columns if c.name not in scope)
+            for u in [*table.constraints, *table.indexes]
+            if isinstance(u, UniqueConstraint) or (isinstance(u, Index) and u.unique)
+        }
+    )
     same = [" and ".join(f"{c.replace('_', ' ')} '{row.get(c)}'" for c in cols) for cols in uniques if cols]
     noun = table.name.removesuffix("s").replace("_", " ")
     return f"another {noun} has the same {' or '.join(same) or 'values'}"

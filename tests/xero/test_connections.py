@@ -132,3 +132,26 @@ def test_disconnect_then_reconnect_keeps_the_connection_row(
     assert after[NZ] == (before[NZ], "disconnected")
     with database.session() as session:
         assert len(session.scalars(select(XeroConnection)).all()) == 2
+
+
+def test_disconnecting_one_of_two_consents_by_one_user_leaves_the_other_connected(
+    admin_browser: TestClient, xero_browser: TestClient, sandbox_state: SandboxState, database: Database
+) -> None:
+    """Xero's authorisation is per user and app: AU and NZ connected one consent at a time
+    by the same person share it, so revoking AU's refresh token would remove NZ too. AU's
+    Disconnect deletes only AU's connection, and NZ keeps working."""
+    _connect(admin_browser, xero_browser, [AU])
+    _connect(admin_browser, xero_browser, [NZ])
+    ids = {c["tenant_name"]: c["id"] for c in admin_browser.get("/api/v1/xero/connections").json()}
+    with database.session() as session:
+        users = {g.xero_user_id for g in session.scalars(select(XeroGrant))}
+    assert len(users) == 1 and None not in users  # two grants, one Xero user, recorded
+
+    assert admin_browser.delete(f"/api/v1/xero/connections/{ids[AU]}").status_code == 200
+    assert {sandbox_state.orgs[c.tenant_id].name for c in sandbox_state.connections.values()} == {NZ}
+    synced = admin_browser.post(f"/api/v1/xero/connections/{ids[NZ]}/sync", json={})
+    assert synced.status_code == 202, synced.text
+
+    assert admin_browser.delete(f"/api/v1/xero/connections/{ids[NZ]}").status_code == 200
+    assert sandbox_state.connections == {}
+    assert sandbox_state.grants == {}  # the last one revokes the authorisation

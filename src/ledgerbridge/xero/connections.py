@@ -4,8 +4,15 @@
 bound to their user and a PKCE verifier kept sealed until the callback. ``complete``
 checks that state, exchanges the code, and records exactly the organisations granted by
 *this* consent (its authentication event). ``disconnect`` removes one organisation in Xero,
-revokes the authorisation when it was its last organisation, and forgets the tokens, while
-the connection row (and every link to Xero records through it) stays for a reconnect.
+revokes the authorisation only when no other organisation here rides on it, and forgets the
+tokens, while the connection row (and every link to Xero records through it) stays for a
+reconnect.
+
+Xero's authorisation is per user and app, not per consent: a second consent by the same
+person adds organisations to the same authorisation, and revoking *any* of that person's
+refresh tokens removes *all* their connections to the app. So each grant records the Xero
+user it was given by, and Disconnect revokes only when it is that user's last organisation
+in the workspace; otherwise it deletes just the one connection.
 """
 
 from __future__ import annotations
@@ -131,24 +138,29 @@ async def complete(
             services.vault.open(pending.code_verifier_sealed),
             services.clock.utcnow(),
         )
-        event = _auth_event_id(tokens.access_token)
+        claims = _claims(tokens.access_token)
+        event = claims.get("authentication_event_id")
         tenants = await oauth.list_tenants(services.http, app.hosts, tokens.access_token, event)
     except XeroError as exc:
         raise ConnectFailed(f"Xero refused the sign-in: {exc.detail}", "xero_exchange_failed") from exc
     if tokens.refresh_token is None:
         raise ConnectFailed("Xero issued no refresh token (offline_access missing).", "xero_no_refresh")
-    grant = _store_grant(services, session, actor, app.credentials.client_id, tokens, event)
+    grant = _store_grant(services, session, actor, app.credentials.client_id, tokens, claims)
     return _record_tenants(session, actor, grant, tenants)
 
 
-def _auth_event_id(access_token: str) -> str | None:
-    """The consent's event id, so only organisations granted *now* are recorded."""
+def _claims(access_token: str) -> dict[str, str | None]:
+    """The consent's event id (so only organisations granted *now* are recorded) and the
+    Xero user who gave it (so Disconnect knows which organisations share an authorisation).
+    Unsigned reading is enough: the token came straight from Xero's token endpoint."""
     try:
         claims = jwt.decode(access_token, options={"verify_signature": False})
     except jwt.PyJWTError:
-        return None
-    value = claims.get("authentication_event_id")
-    return str(value) if value else None
+        claims = {}
+    return {
+        key: str(claims[key]) if claims.get(key) else None
+        for key in ("authentication_event_id", "xero_userid")
+    }
 
 
 def _store_grant(
@@ -157,13 +169,14 @@ def _store_grant(
     actor: Actor,
     client_id: str,
     tokens: oauth.TokenSet,
-    event: str | None,
+    claims: dict[str, str | None],
 ) -> XeroGrant:
     assert tokens.refresh_token is not None
     grant = XeroGrant(
         workspace_id=actor.workspace_id,
         client_id=client_id,
-        auth_event_id=event,
+        auth_event_id=claims["authentication_event_id"],
+        xero_user_id=claims["xero_userid"],
         scopes=" ".join(tokens.scopes),
         access_token_sealed=services.vault.seal(tokens.access_token),
         refresh_token_sealed=services.vault.seal(tokens.refresh_token),
@@ -267,13 +280,8 @@ async def _disconnect_in_xero(
     services: XeroServices, session: Session, grant: XeroGrant, connection: XeroConnection
 ) -> None:
     app = services.app_for(session, grant.workspace_id)
-    others = [
-        c
-        for c in session.scalars(select(XeroConnection).where(XeroConnection.grant_id == grant.id))
-        if c.id != connection.id
-    ]
     try:
-        if others:
+        if _shares_authorisation(session, grant, connection):
             token = await services.tokens.access_token(grant.id)
             if connection.xero_connection_id:
                 await oauth.delete_connection(services.http, app.hosts, token, connection.xero_connection_id)
@@ -283,6 +291,27 @@ async def _disconnect_in_xero(
     except XeroError as exc:
         # Already gone on Xero's side (revoked there, expired): forgetting it here is still right.
         log.warning("xero.disconnect.remote_failed", tenant_id=connection.tenant_id, error=exc.code)
+
+
+def _shares_authorisation(session: Session, grant: XeroGrant, connection: XeroConnection) -> bool:
+    """Whether another organisation here rides on the same Xero authorisation: the same
+    grant, or another grant of the same app given by the same Xero user. A grant whose user
+    is unknown (stored before users were recorded) is taken to share, since deleting one
+    connection is always safe and revoking a shared authorisation disconnects the rest."""
+    rows = session.execute(
+        select(XeroConnection.id, XeroGrant.id, XeroGrant.xero_user_id)
+        .join(XeroGrant, XeroGrant.id == XeroConnection.grant_id)
+        .where(
+            XeroConnection.workspace_id == grant.workspace_id,
+            XeroConnection.id != connection.id,
+            XeroConnection.status != ConnectionStatus.DISCONNECTED,
+            XeroGrant.client_id == grant.client_id,
+        )
+    )
+    return any(
+        grant_id == grant.id or user_id is None or grant.xero_user_id is None or user_id == grant.xero_user_id
+        for _, grant_id, user_id in rows
+    )
 
 
 def _grant_in_use(session: Session, grant_id: str) -> bool:

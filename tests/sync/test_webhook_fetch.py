@@ -3,7 +3,9 @@ and delivers to our app, our inbox stores the event, and the job fetches just th
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -120,7 +122,7 @@ async def _synced_and_listening(
 
 
 async def _edit_in_xero(
-    xero_services: XeroServices, au: Organisation, collection: str, change: dict[str, str], key: str
+    xero_services: XeroServices, au: Organisation, collection: str, change: dict[str, Any], key: str
 ) -> None:
     """A change made in Xero, through its API as another app would: Xero queues the event."""
     results = await xero_services.client.write_batch(
@@ -268,6 +270,41 @@ async def test_an_invoice_from_hours_keeps_its_lines_and_hours_after_a_webhook_f
     rerun = await run_sync(xero_services, database, record_types=[RecordType.INVOICE])
     assert rerun.counts.get("updated", 0) == 0 and rerun.counts.get("conflicts", 0) == 0, rerun.counts
     _assert_lines_and_hours_kept(owner_api, database, before, party, who)
+
+
+async def test_a_line_reworded_in_xero_keeps_the_hours_it_charges(
+    service: TestClient,
+    owner_api: TestClient,
+    xero_services: XeroServices,
+    au: Organisation,
+    sandbox_state: SandboxState,
+    database: Database,
+    seeded: Seeded,
+) -> None:
+    """Regression (found by the model walk): a bookkeeper rewords the hours' line in Xero
+    and adds a line of their own. The pull kept a line's time entries only when its
+    description was unchanged, so the reworded line's hours were freed to be invoiced again."""
+    before = await _built_from_hours_and_in_xero(owner_api, xero_services, database, seeded, "client_id")
+    await _listen(service, sandbox_state)
+    xero_id = _xero_id(database, before["id"])
+    record = sandbox_state.orgs[au.tenant_id].get_record("Invoices", xero_id)
+    assert record is not None
+    lines = json.loads(json.dumps(record["LineItems"], default=str))
+    lines[0]["Description"] += " (reviewed)"
+    lines.append({"Description": "Parking", "Quantity": "1", "UnitAmount": "12.50", "AccountCode": "200"})
+    change = {"InvoiceID": xero_id, "LineItems": lines}
+    await _edit_in_xero(xero_services, au, "Invoices", change, "wh-reword")
+
+    assert await _deliver_and_run(sandbox_state, xero_services, database, au) == 1  # Invoices?IDs=<it>
+    after = owner_api.get(f"/api/v1/invoices/{before['id']}").json()
+    assert [line["description"] for line in after["lines"]] == [lines[0]["Description"], "Parking"]
+    with database.session() as session:
+        held = session.scalars(
+            select(TimeEntry.id).where(TimeEntry.invoice_line_id == after["lines"][0]["id"])
+        ).all()
+    assert len(held) == 2  # both entries, still on the reworded line
+    again = owner_api.post(BUILD, json={"client_id": seeded.client_id, **PERIOD})
+    assert again.status_code == 422, again.text
 
 
 async def test_an_invoice_paid_in_xero_keeps_its_lines_and_hours_and_takes_the_payment(

@@ -34,6 +34,7 @@ from ledgerbridge.sync import document_links, links, outbox
 from ledgerbridge.sync.adapter import PULL_STATE, NewRecord, NotReady, Owner
 from ledgerbridge.sync.mapping import invoices as mapping
 from ledgerbridge.sync.mapping.contacts import normalised_name
+from ledgerbridge.sync.mapping.document_lines import continued_lines
 from ledgerbridge.sync.models import (
     OutboxEntry,
     OutboxStatus,
@@ -476,8 +477,8 @@ def _header_values(
 def _line_specs(
     session: Session, invoice: Invoice, fields: dict[str, Any]
 ) -> list[documents.LineSpec] | None:
-    """Xero's lines, or None when they are the lines the invoice already has. A line that
-    stays in its place with its description keeps the time entries it invoices."""
+    """Xero's lines, or None when they are the lines the invoice already has. A line kept,
+    moved or reworded in Xero keeps the time entries it charges (``continued_lines``)."""
     if "lines" not in fields:
         return None
     current = [mapping.local_line(line) for line in invoice.lines] if invoice.status is not None else None
@@ -485,13 +486,13 @@ def _line_specs(
         return None
     old = list(invoice.lines) if invoice.status is not None else []
     entries = documents.time_entry_ids_by_line(session, (line.id for line in old))
-    specs = []
-    for index, line in enumerate(fields["lines"]):
-        keep: list[str] = []
-        if index < len(old) and old[index].description == line["description"]:
-            keep = entries.get(old[index].id, [])
-        specs.append(_spec(line, keep))
-    return specs
+    continued = continued_lines(
+        [line.description for line in old], [line["description"] for line in fields["lines"]]
+    )
+    return [
+        _spec(line, [] if match is None else entries.get(old[match].id, []))
+        for line, match in zip(fields["lines"], continued, strict=True)
+    ]
 
 
 def _spec(line: dict[str, Any], time_entry_ids: list[str]) -> documents.LineSpec:

@@ -156,3 +156,31 @@ def keep_precision(specs: list[LineSpec], current: Sequence[Line], unit_places: 
             spec = replace(spec, unit_amount=Decimal(line.unit_amount))
         kept.append(spec)
     return kept
+
+
+def continued_lines(old: Sequence[str], new: Sequence[str]) -> list[int | None]:
+    """For each of Xero's lines (by description), the index of the line here it continues,
+    or None for a line new in Xero.
+
+    What a line here carries (the time entries it charges) follows it through what a
+    bookkeeper does in Xero: lines added or removed around it, a move (it keeps its
+    description), or a reword where it stands (it keeps its place). So a line is matched by
+    its description first, in order, then by its place. Each line here is continued at most
+    once, so nothing it carries can end up on two lines; a line removed in Xero is continued
+    by none, and what it carried is free again, as it is no longer on the document."""
+    continued: list[int | None] = [None] * len(new)
+    waiting: dict[str, list[int]] = {}
+    for index, description in enumerate(old):
+        waiting.setdefault(description, []).append(index)
+    taken: set[int] = set()
+    for index, description in enumerate(new):
+        if waiting.get(description):
+            match = waiting[description].pop(0)
+            continued[index] = match
+            taken.add(match)
+    reworded = set(old) - set(new)
+    for index in range(min(len(old), len(new))):
+        if continued[index] is None and index not in taken and old[index] in reworded:
+            continued[index] = index
+            taken.add(index)
+    return continued

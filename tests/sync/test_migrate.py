@@ -273,13 +273,14 @@ def test_auto_sync_off_in_one_organisation_does_not_stop_the_other(
     for_au = create(owner_api, "/api/v1/clients", {"name": "Coogee Cafe", "xero_connection_id": au_id})
     for_nz = create(owner_api, "/api/v1/clients", {"name": "Rotorua Rafting", "xero_connection_id": nz_id})
     rows = outbox_rows(database)
-    assert [r for r in rows if r[2] == for_au["id"]] == []
+    assert [r[0] for r in rows if r[2] == for_au["id"]] == [au_id]  # kept for Force sync
     assert [r[0] for r in rows if r[2] == for_nz["id"]] == [nz_id]
 
-    sync(owner_api, au_id, "contact")
     sync(owner_api, nz_id, "contact")
     assert len(in_sandbox(sandbox_state, tenant(database, nz_id), "Contacts", "Name", "Rotorua Rafting")) == 1
-    assert in_sandbox(sandbox_state, au.tenant_id, "Contacts", "Name", "Coogee Cafe") == []
+    assert in_sandbox(sandbox_state, tenant(database, nz_id), "Contacts", "Name", "Coogee Cafe") == []
+    sync(owner_api, au_id, "contact")  # Force sync sends what auto-sync would not
+    assert len(in_sandbox(sandbox_state, au.tenant_id, "Contacts", "Name", "Coogee Cafe")) == 1
     assert in_sandbox(sandbox_state, au.tenant_id, "Contacts", "Name", "Rotorua Rafting") == []
 
 

@@ -24,6 +24,7 @@ from ledgerbridge.sync.models import OutboxEntry, RecordType, XeroLink
 from ledgerbridge.xero.client import ACCOUNTING, Organisation
 from ledgerbridge.xero.services import XeroServices
 from tests.sync.test_invoices import client_id, create_invoice
+from tests.sync.test_migrate import connect
 from tests.sync.test_sending import connection_id, force_sync, settings_url
 
 RunJobs = Callable[[], int]
@@ -129,24 +130,30 @@ def test_fifty_saves_queue_one_push_which_sends_the_last_state(
     assert len(save_runs(owner_api)) == 1
 
 
-def test_with_auto_sync_off_for_the_type_nothing_is_queued(
+def test_with_auto_sync_off_the_change_waits_for_force_sync(
     owner_api: TestClient,
     au: Organisation,
     database: Database,
     sandbox_state: SandboxState,
     run_jobs: RunJobs,
 ) -> None:
+    """Auto-sync off for contacts: a saved client is not pushed on its own (no push job,
+    no save run, nothing in Xero), yet it is kept, and Force sync sends it, as the
+    settings page says. (The outbox row was not written at all, so Force sync never sent
+    it: a change saved while auto-sync was off was lost.)"""
     set_auto_sync(owner_api, database, contact=False)
     new_client(owner_api, "Bronte Bakery")
     assert push_jobs(database) == []
     with database.session() as session:
-        assert session.scalars(select(OutboxEntry)).all() == []
+        assert [(e.record_type, e.status) for e in session.scalars(select(OutboxEntry))] == [
+            (RecordType.CONTACT, "pending")
+        ]
     past_the_debounce(sandbox_state)
     run_jobs()
     assert contacts_named(sandbox_state, au, "Bronte Bakery") == []
     assert save_runs(owner_api) == []
 
-    # Per type: items still sync here, so saving one queues the push.
+    # Per type: items still sync here, so saving one queues the push (of items only).
     response = owner_api.post("/api/v1/items", json={"code": "SURF-01", "name": "Surfboard wax"})
     assert response.status_code == 201, response.text
     assert len(push_jobs(database, JobStatus.QUEUED)) == 1
@@ -155,6 +162,27 @@ def test_with_auto_sync_off_for_the_type_nothing_is_queued(
     [run] = save_runs(owner_api)
     assert (run["status"], run["record_types"]) == ("succeeded", ["item"])
     assert linked_id(database, RecordType.ITEM, response.json()["id"]) is not None
+    assert contacts_named(sandbox_state, au, "Bronte Bakery") == []
+
+    force_sync(owner_api, database, "contact")
+    assert len(contacts_named(sandbox_state, au, "Bronte Bakery")) == 1
+
+
+def test_a_change_saved_while_auto_sync_was_off_goes_once_it_is_on_again(
+    owner_api: TestClient,
+    au: Organisation,
+    database: Database,
+    sandbox_state: SandboxState,
+    run_jobs: RunJobs,
+) -> None:
+    set_auto_sync(owner_api, database, contact=False)
+    new_client(owner_api, "Clovelly Cycles")
+    assert push_jobs(database) == []
+    set_auto_sync(owner_api, database, contact=True)
+    assert len(push_jobs(database, JobStatus.QUEUED)) == 1
+    past_the_debounce(sandbox_state)
+    run_jobs()
+    assert len(contacts_named(sandbox_state, au, "Clovelly Cycles")) == 1
 
 
 def test_a_contact_already_in_xero_is_linked_not_created_again(
@@ -259,3 +287,37 @@ def test_the_push_and_a_scheduled_sync_never_run_at_once(
     claims.complete(database, first.id, "worker-1", later)
     [second] = claims.claim(database, kinds, "worker-2", later, lease, 5)
     assert {first.kind, second.kind} == {scheduler.PUSH_SAVED, scheduler.SYNC_AUTO}
+
+
+def test_a_change_saved_while_disconnected_reaches_xero_after_the_reconnect(
+    owner_api: TestClient,
+    au: Organisation,
+    xero_browser: TestClient,
+    database: Database,
+    sandbox_state: SandboxState,
+    run_jobs: RunJobs,
+) -> None:
+    """Regression (found by the model walk): a client edited while its organisation was
+    disconnected got no outbox row, and the sync after the reconnect saw nothing to send,
+    so the edit never reached Xero. It waits now, and goes within seconds of the reconnect."""
+    local_id = new_client(owner_api, "Tamarama Tiles", email="accounts@tamarama.example.com")
+    past_the_debounce(sandbox_state)
+    run_jobs()
+    xero_id = linked_id(database, RecordType.CONTACT, local_id)
+    assert xero_id is not None
+    au_id = connection_id(database)
+    assert owner_api.delete(f"/api/v1/xero/connections/{au_id}").status_code == 200
+
+    edited = owner_api.patch(f"/api/v1/clients/{local_id}", json={"email": "ap@tamarama.example.com"})
+    assert edited.status_code == 200, edited.text
+    with database.session() as session:
+        waiting = session.scalars(select(OutboxEntry).where(OutboxEntry.local_id == local_id)).all()
+        assert [(e.connection_id, e.status) for e in waiting if e.status == "pending"] == [(au_id, "pending")]
+    assert push_jobs(database, JobStatus.QUEUED) == []  # nowhere to send it yet
+
+    assert connect(owner_api, xero_browser, database, "Demo Company (AU)") == au_id
+    assert len(push_jobs(database, JobStatus.QUEUED)) == 1
+    past_the_debounce(sandbox_state)
+    run_jobs()
+    record = sandbox_state.orgs[au.tenant_id].get_record("Contacts", xero_id)
+    assert record is not None and record["EmailAddress"] == "ap@tamarama.example.com"

@@ -153,16 +153,38 @@ def claim(session: Session, record_type: RecordType, local_ids: Sequence[str], c
     )
 
 
+def destinations(
+    session: Session, workspace_id: str, record_type: RecordType, local_id: str
+) -> list[XeroConnection]:
+    """Where a change to this record waits to go: its own organisation, connected or not
+    (a change saved while it is disconnected goes once it is back); else the default
+    organisation, when one is connected (it is then first sent there)."""
+    own = own_connection_id(session, record_type, local_id)
+    if own is None:
+        return target_connections(session, workspace_id)
+    connection = session.get(XeroConnection, own)
+    return [connection] if connection is not None and connection.workspace_id == workspace_id else []
+
+
+def sends_on_its_own(session: Session, connection: XeroConnection, record_type: RecordType) -> bool:
+    """Whether a saved change goes without anyone asking: the organisation is connected and
+    auto-sync is on for the type. Otherwise its row waits, for a reconnect or Force sync."""
+    connected = connection.status is ConnectionStatus.CONNECTED
+    return connected and auto_sync_on(session, connection.id, record_type)
+
+
 def record_change(
     session: Session, workspace_id: str, record_type: RecordType, local_id: str
 ) -> list[OutboxEntry]:
     """Note that a local record changed; one pending row per organisation is enough,
     because the payload is built from the record as it is when the row is sent. The row
-    goes to the record's own organisation (``connections_for``)."""
-    written = []
-    for connection in connections_for(session, workspace_id, record_type, local_id):
-        if not auto_sync_on(session, connection.id, record_type):
-            continue
+    goes to the record's own organisation (``destinations``) and is always written, so
+    nothing saved is lost: it is pushed within seconds where the organisation sends on its
+    own (``sends_on_its_own``), else by the next Force sync (auto-sync off for the type, which
+    scheduled syncs and pushes skip) or the first sync after a reconnect. Returns the rows
+    that are on their way now."""
+    going = []
+    for connection in destinations(session, workspace_id, record_type, local_id):
         pending = session.scalar(
             select(OutboxEntry).where(
                 OutboxEntry.connection_id == connection.id,
@@ -180,12 +202,13 @@ def record_change(
                 idempotency_key=uuid.uuid4().hex + uuid.uuid4().hex,
             )
             session.add(pending)
-        written.append(pending)
+        if sends_on_its_own(session, connection, record_type):
+            going.append(pending)
     session.flush()
     if record_type is RecordType.INVOICE:
-        _request_sending(session, written)
-    _request_push(session, written)
-    return written
+        _request_sending(session, going)
+    _request_push(session, going)
+    return going
 
 
 def _request_push(session: Session, written: list[OutboxEntry]) -> None:
@@ -265,9 +288,9 @@ def backfill(
     connected, or while auto-sync was off): after the pull has matched what it could, the
     rest go to Xero. The default organisation also takes records that belong to none yet.
     One query finds them, whatever the number of records already linked. (Rows queued for
-    records held for a scheduled send wait in ``pending`` like any other held row.)"""
-    if not auto_sync_on(session, connection.id, record_type):
-        return 0
+    records held for a scheduled send wait in ``pending`` like any other held row.) It runs
+    in every push of the type: scheduled syncs skip a type whose auto-sync is off, Force sync
+    takes it."""
     queued = select(OutboxEntry.local_id).where(
         OutboxEntry.connection_id == connection.id,
         OutboxEntry.record_type == record_type,

@@ -1,11 +1,15 @@
 """Saving sends: the "sync.push_saved" job.
 
-A change saved here writes an outbox row (``outbox.record_change``, only where auto-sync
-is on for the record's type) and, in the same transaction, plans this job a few seconds
-later (``scheduler.request_push``, ``Settings.push_debounce_seconds``): one waiting job per
-organisation, so a burst of saves is one push. The job is an ordinary run in the sync log,
+A change saved here writes an outbox row (``outbox.record_change``) and, where the
+organisation is connected and auto-sync is on for the record's type, plans this job in the
+same transaction a few seconds later (``scheduler.request_push``,
+``Settings.push_debounce_seconds``): one waiting job per organisation, so a burst of saves
+is one push. The job is an ordinary run in the sync log,
 triggered by "save", over the record types that have changes waiting, in ``TWO_WAY``'s
-order (a new client goes before the invoice made out to it).
+order (a new client goes before the invoice made out to it). Changes saved while the
+organisation was disconnected are planned the same way once it is reconnected
+(``push_soon``), as are those of a type whose auto-sync is switched on again; while it is
+off, they wait for Force sync.
 
 Each type is pulled before it is pushed, as every sync does, because the push needs it:
 the push also queues the organisation's records that are not in Xero yet (``backfill``),
@@ -20,10 +24,15 @@ invoice-sending syncs, so it never runs beside one; running it twice sends nothi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
 from sqlalchemy.orm import Session
 
+from ledgerbridge.jobs import scheduler
 from ledgerbridge.jobs.registry import JobContext, job
 from ledgerbridge.jobs.scheduler import PUSH_SAVED
+from ledgerbridge.settings import get_settings
 from ledgerbridge.sync import outbox
 from ledgerbridge.sync.models import RecordType, SyncRun
 from ledgerbridge.sync.service import TWO_WAY, sync
@@ -67,3 +76,13 @@ def waiting_types(session: Session, connection_id: str) -> list[RecordType]:
             or outbox.in_flight(session, connection_id, record_type)
         )
     ]
+
+
+def push_soon(session: Session, connections: Sequence[XeroConnection], now: datetime) -> None:
+    """Organisations just connected again, or with auto-sync switched on again: what was
+    saved for them meanwhile waits in the outbox, and goes within seconds now, not at the
+    next auto-sync."""
+    delay = timedelta(seconds=get_settings().push_debounce_seconds)
+    for connection in connections:
+        if connection.status is ConnectionStatus.CONNECTED and waiting_types(session, connection.id):
+            scheduler.request_push(session, connection.id, connection.workspace_id, now, delay)

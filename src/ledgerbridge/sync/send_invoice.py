@@ -120,17 +120,17 @@ def send_to_xero(session: Session, invoice: Invoice) -> list[Queued]:
             "This invoice cannot go to Xero yet: " + " ".join(dict.fromkeys(p.message for p in problems)),
             list(dict.fromkeys(problems)),
         )
-    if invoice.status is InvoiceStatus.DRAFT:
-        documents.change_invoice_status(session, invoice, InvoiceStatus.APPROVED)
-    written = outbox.record_change(session, invoice.workspace_id, RecordType.INVOICE, invoice.id)
-    if not written:
+    if not any(outbox.auto_sync_on(session, c.id, RecordType.INVOICE) for c in connections):
         names = ", ".join(c.tenant_name for c in connections)
         raise Conflict(
             f"Invoices do not sync to {names}: auto-sync is off for invoices there; turn it on first.",
             [FieldError("auto_sync", "is off for invoices")],
         )
+    if invoice.status is InvoiceStatus.DRAFT:
+        documents.change_invoice_status(session, invoice, InvoiceStatus.APPROVED)
+    going = outbox.record_change(session, invoice.workspace_id, RecordType.INVOICE, invoice.id)
     by_id = {c.id: c for c in connections}
-    targets = dict.fromkeys(e.connection_id for e in written)
+    targets = dict.fromkeys(e.connection_id for e in going)
     return [_queued(session, by_id[connection_id]) for connection_id in targets]
 
 

@@ -30,6 +30,7 @@ from ledgerbridge.jobs.queue import insert_ignoring_conflicts
 from ledgerbridge.sync.contact_tasks import reconcile as reconcile_contact_tasks
 from ledgerbridge.sync.imports import DELETED
 from ledgerbridge.sync.models import RecordType, SyncSettings, XeroReference
+from ledgerbridge.sync.push_on_save import push_soon
 from ledgerbridge.sync.service import TWO_WAY
 from ledgerbridge.xero.models import XeroConnection
 
@@ -105,6 +106,8 @@ def update_settings(
         scheduler.reschedule_invoice_sending(session, connection.id, now)
     if settings.contacts_as_tasks and not tasks_before:
         reconcile_contact_tasks(session, connection)
+    if any((changes.get("auto_sync") or {}).values()):  # changes saved while it was off go now
+        push_soon(session, [connection], now)
     return settings
 
 

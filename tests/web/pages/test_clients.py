@@ -195,7 +195,8 @@ def test_a_client_added_and_archived_here_reaches_xero(
 def test_the_form_says_whether_saving_sends_the_change(
     au: Organisation, service: TestClient, database: Database
 ) -> None:
-    """With contacts auto-sync on, saving sends within seconds; off, the form says it does not."""
+    """With contacts auto-sync on, saving sends within seconds; off, the form says the
+    change waits for Force sync."""
     with database.session() as session:
         connection = session.scalars(select(XeroConnection)).one()
         bondi = session.scalars(select(Client.id).where(Client.name == "Bondi Surf Co")).one()
@@ -208,4 +209,4 @@ def test_the_form_says_whether_saving_sends_the_change(
     assert response.status_code == 200, response.text
     text = service.get(page).text
     assert "Saving sends the change" not in text
-    assert "Auto-sync of contacts is off for Demo Company (AU), so saving here does not send" in text
+    assert "Auto-sync of contacts is off for Demo Company (AU), so a change saved here waits there until you click Force sync" in text

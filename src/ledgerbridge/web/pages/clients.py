@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledgerbridge.sync.models import OutboxEntry, OutboxStatus, RecordType, XeroLink
-from ledgerbridge.sync.outbox import auto_sync_on, connections_for
+from ledgerbridge.sync.outbox import destinations, sends_on_its_own
 from ledgerbridge.web.api.clients import ClientQuery, clients
 from ledgerbridge.web.deps import SessionDep
 from ledgerbridge.web.pages._common import page_actor, render
@@ -37,7 +37,7 @@ from ledgerbridge.web.pages._forms import (
 from ledgerbridge.web.pages._security import require_csrf
 from ledgerbridge.work.auth import Actor
 from ledgerbridge.work.models import Client
-from ledgerbridge.xero.models import XeroConnection
+from ledgerbridge.xero.models import ConnectionStatus, XeroConnection
 
 router = APIRouter(include_in_schema=False)
 CSRF = [Depends(require_csrf)]
@@ -114,19 +114,25 @@ def xero_states(session: Session, workspace_id: str, client_ids: list[str]) -> d
 @dataclass(frozen=True)
 class Saving:
     """What saving a client does in Xero, per organisation its change goes to
-    (``outbox.connections_for``): sent within seconds where contacts auto-sync, not sent
-    where that is off (``outbox.record_change`` writes no row there)."""
+    (``outbox.destinations``): sent within seconds where it is connected and contacts
+    auto-sync; kept for Force sync where that is off; kept for the reconnect where the
+    organisation is disconnected (``outbox.record_change`` always keeps the change)."""
 
     sends: list[str] = field(default_factory=list)
     not_sent: list[str] = field(default_factory=list)
+    away: list[str] = field(default_factory=list)
 
 
 def saving(session: Session, workspace_id: str, client_id: str) -> Saving:
     """Where a save of this client goes, so the form says what pressing Save will do."""
     result = Saving()
-    for connection in connections_for(session, workspace_id, RecordType.CONTACT, client_id):
-        sends = auto_sync_on(session, connection.id, RecordType.CONTACT)
-        (result.sends if sends else result.not_sent).append(connection.tenant_name)
+    for connection in destinations(session, workspace_id, RecordType.CONTACT, client_id):
+        if connection.status is not ConnectionStatus.CONNECTED:
+            result.away.append(connection.tenant_name)
+        elif sends_on_its_own(session, connection, RecordType.CONTACT):
+            result.sends.append(connection.tenant_name)
+        else:
+            result.not_sent.append(connection.tenant_name)
     return result
 
 

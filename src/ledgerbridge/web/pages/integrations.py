@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from ledgerbridge.errors import LedgerbridgeError
 from ledgerbridge.jobs import scheduler
 from ledgerbridge.sync.models import SyncRun, SyncSettings
+from ledgerbridge.sync.push_on_save import push_soon
 from ledgerbridge.web.api.xero import XeroDep
 from ledgerbridge.web.deps import SessionDep, get_actor
 from ledgerbridge.web.pages._common import page_actor, redirect, render, safe_next
@@ -148,6 +149,7 @@ async def xero_callback(
         result = await connections.complete(xero, session, actor, state, code, error)
     except LedgerbridgeError as exc:
         return redirect(request, PAGE, exc.detail, "error")
+    push_soon(session, result.connections, xero.clock.utcnow())
     names = ", ".join(c.tenant_name for c in result.connections)
     return redirect(request, PAGE, f"Connected to Xero: {names}.", "success")
 

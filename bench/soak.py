@@ -89,6 +89,8 @@ def _report(
     if failure is not None:
         print(f"\nFAILED with seed {args.seed}: rerun with --seed {args.seed}. The shortest history:")
         print(str(failure))
+        for line in getattr(failure, "__notes__", []):  # hypothesis's falsifying walk, step by step
+            print(f"  {line}")
 
 
 if __name__ == "__main__":

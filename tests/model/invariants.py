@@ -45,6 +45,10 @@ class Model:
     """Client id -> the email last saved here."""
     sent: set[str] = field(default_factory=set)
     """Sales invoices a person sent via Xero (each must arrive there)."""
+    expected: dict[str, RecordType] = field(default_factory=dict)
+    """Credit notes and purchase orders made here (each must arrive there)."""
+    archived: set[str] = field(default_factory=set)
+    """Xero contacts archived in Xero (a document for one may be refused, with Xero's words)."""
 
 
 Check = Callable[[World, Model], list[str]]
@@ -271,6 +275,8 @@ def _document_differences(
         problems.append(f"{label}: total here {detail['total']}, in Xero {remote.get('Total')}")
     if money(detail["amount_paid"]) != money(remote.get("AmountPaid")):
         problems.append(f"{label}: paid here {detail['amount_paid']}, in Xero {remote.get('AmountPaid')}")
+    if money(detail["amount_due"]) != money(remote.get("AmountDue")):
+        problems.append(f"{label}: due here {detail['amount_due']}, in Xero {remote.get('AmountDue')}")
     return problems
 
 

@@ -10,7 +10,9 @@ see.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,7 +28,7 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from ledgerbridge.db import Base, Database
-from ledgerbridge.jobs.runner import InProcessRunner
+from ledgerbridge.jobs.runner import DEFAULT_LEASE, InProcessRunner
 from ledgerbridge.sandbox.app import create_sandbox_app
 from ledgerbridge.sandbox.clock import ClientClock
 from ledgerbridge.sandbox.extensions import default_extensions
@@ -100,6 +102,10 @@ class OtherApp:
     async def put(self, collection: str, key: str, element: dict[str, Any]) -> httpx.Response:
         return await self._write("PUT", collection, key, element)
 
+    async def put_at(self, path: str, key: str, element: dict[str, Any]) -> httpx.Response:
+        """A PUT to a sub-resource (``CreditNotes/{id}/Allocations``)."""
+        return await self._write("PUT", path, key, element)
+
     async def _write(self, method: str, collection: str, key: str, element: dict[str, Any]) -> httpx.Response:
         """The faults a walk injects are meant for our calls: a person working in Xero
         does not see them, so they are set aside for this one call."""
@@ -160,9 +166,8 @@ class World:
             xero_client_secret=SecretStr(DEMO_APP_CLIENT_SECRET),
             xero_webhook_key=SecretStr(DEMO_APP_WEBHOOK_KEY),
         )
-        self.sandbox_http = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=self.sandbox_app), base_url=SANDBOX_URL
-        )
+        self.crashes = _Crashing(httpx.ASGITransport(app=self.sandbox_app))
+        self.sandbox_http = httpx.AsyncClient(transport=self.crashes, base_url=SANDBOX_URL)
         self.xero = XeroServices.build(settings, self.database, http=self.sandbox_http, clock=self.clock)
         self.app = TestClient(create_app(settings, self.database, xero=self.xero), base_url=OUR_URL)
         self.app.__enter__()
@@ -214,6 +219,17 @@ class World:
             raise ServerError(f"{method} {path} answered {response.status_code}: {response.text[:500]}")
         return response
 
+    def form(self, page: str, action: str, **fields: str) -> httpx.Response:
+        """Post a form on ``page`` as its button does, with the page's CSRF token."""
+        token = re.search(r'name="csrf_token" value="([^"]+)"', self.page(page).text)
+        assert token is not None, f"no form on {page}"
+        response = self.app.post(
+            action, data={"csrf_token": token.group(1), **fields}, follow_redirects=False
+        )
+        if response.status_code >= 500:
+            raise ServerError(f"POST {action} answered {response.status_code}: {response.text[:500]}")
+        return response
+
     def page(self, path: str) -> httpx.Response:
         response = self.app.get(path, follow_redirects=False)
         if response.status_code >= 500:
@@ -224,6 +240,27 @@ class World:
         runner = InProcessRunner(self.database, self.xero, self.clock, "model-worker", schedule=False)
         ran: int = self.call(runner.run_until_idle)
         return ran
+
+    def crash_worker(self, calls: int, when: str) -> bool:
+        """A worker's process dies at its ``calls``-th call to Xero (``before`` it leaves,
+        or ``after`` Xero answered and before the worker reads it), with every job it was
+        running; its leases run out and a new worker takes over, as after a deploy or the
+        OOM killer. True if it died (there was that much work to do)."""
+        crashed: bool = self.call(self._run_until_crash, calls, when)
+        if crashed:
+            self.state.clock.advance(DEFAULT_LEASE.total_seconds() + 60)
+            self.run_jobs()
+        return crashed
+
+    async def _run_until_crash(self, calls: int, when: str) -> bool:
+        runner = InProcessRunner(self.database, self.xero, self.clock, "doomed-worker", schedule=False)
+        worker = asyncio.ensure_future(runner.run_until_idle())
+        self.crashes.armed = (calls, when, worker)
+        try:
+            await asyncio.wait({worker})
+        finally:
+            self.crashes.armed = None
+        return worker.cancelled()
 
     def concurrently(self, request: Callable[[], httpx.Response], workers: int = 2) -> httpx.Response:
         """``workers`` job runners work the queue while ``request`` (an API call) is made:
@@ -318,6 +355,32 @@ class World:
         for org in self.orgs.values():
             answer = self.sandbox.delete(f"/_sandbox/organisations/{org.tenant_id}/faults")
             assert answer.status_code == 200, answer.text
+
+
+class _Crashing(httpx.AsyncBaseTransport):
+    """Our calls to the sandbox; armed by ``World.crash_worker``, it kills the worker task
+    at the chosen call (cancelling it, and every job it runs, as a dead process would)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.armed: tuple[int, str, asyncio.Future[int]] | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.armed is None:
+            return await self.inner.handle_async_request(request)
+        left, when, worker = self.armed
+        if left > 0:
+            self.armed = (left - 1, when, worker)
+            return await self.inner.handle_async_request(request)
+        self.armed = None
+        if when == "after":
+            response = await self.inner.handle_async_request(request)
+            await response.aread()
+        worker.cancel()
+        raise asyncio.CancelledError("the worker's process died")
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
 
 
 class _Recording(httpx.AsyncBaseTransport):

@@ -25,7 +25,15 @@ from ledgerbridge.sync.models import (
     SyncRun,
     XeroLink,
 )
-from ledgerbridge.work.models import Client, Invoice, InvoiceLine, InvoiceStatus, Payment, TimeEntry
+from ledgerbridge.work.models import (
+    Client,
+    CreditNoteAllocation,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    Payment,
+    TimeEntry,
+)
 from tests.model.world import Organisation, World, money
 
 
@@ -242,11 +250,19 @@ def convergence(world: World, model: Model) -> list[str]:
 
 
 def _with_open_issues(session: Session) -> set[str]:
-    """Invoices whose difference the sync log explains: an open issue on the invoice or on
-    one of its payments (a payment of an invoice Xero holds as a draft waits, and says so)."""
+    """Invoices whose difference the sync log explains: an open issue on the invoice, on
+    one of its payments (a payment of an invoice Xero holds as a draft waits, and says so),
+    or on a credit note allocated to it (an allocation waits the same way)."""
     open_ids = set(session.scalars(select(SyncIssue.local_id).where(SyncIssue.resolved_at.is_(None))))
     paid = session.execute(select(Payment.id, Payment.invoice_id)).tuples().all()
-    return open_ids | {invoice_id for payment_id, invoice_id in paid if payment_id in open_ids}
+    credited = session.execute(
+        select(CreditNoteAllocation.credit_note_id, CreditNoteAllocation.invoice_id)
+    ).tuples().all()
+    return (
+        open_ids
+        | {invoice_id for payment_id, invoice_id in paid if payment_id in open_ids}
+        | {invoice_id for note_id, invoice_id in credited if note_id in open_ids}
+    )
 
 
 def _document_differences(

@@ -248,7 +248,14 @@ class People(Walk):
             json={
                 "client_id": invoice["client_id"],
                 "line_amount_type": "inclusive",
-                "lines": [{"description": f"Credit on {invoice['number']}", "unit_amount": str(amount)}],
+                "lines": [
+                    {
+                        "description": f"Credit on {invoice['number']}",
+                        "unit_amount": str(amount),
+                        "account_code": "200",  # the form offers the imported accounts
+                        "tax_type": "OUTPUT",
+                    }
+                ],
             },
         )
         assert made.status_code in (201, 409, 422), made.text

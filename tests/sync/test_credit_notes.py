@@ -281,6 +281,46 @@ async def test_a_local_allocation_reaches_xero_and_reduces_the_amount_due(
     assert again.counts.get("calls") == len(TYPES), again.counts
 
 
+async def test_an_allocation_to_an_invoice_xero_holds_as_a_draft_waits_and_says_so(
+    xero_services: XeroServices,
+    au: Organisation,
+    sandbox_state: SandboxState,
+    database: Database,
+    owner_api: TestClient,
+    seeded: Seeded,
+) -> None:
+    """Regression (found by the model walk): the invoice is approved here but a draft in
+    Xero (the organisation's invoice status setting), so Xero cannot take the allocation.
+    It waited without a word while the amount due differed on each side. The sync log now
+    says why, and the wait ends (and its issue closes) once the invoice is approved there."""
+    await _sync(xero_services, database)
+    invoice = _local_invoice(owner_api, seeded)
+    note = _local_note(owner_api, seeded, status="approved")
+    await _sync(xero_services, database)
+    allocated = owner_api.post(
+        f"/api/v1/credit-notes/{note['id']}/allocations",
+        json={"invoice_id": invoice["id"], "amount": "150.00"},
+    )
+    assert allocated.status_code == 201, allocated.text
+
+    workspace_id, connection_id = _ids(database)
+    run = await sync(xero_services, workspace_id, connection_id, TYPES)
+    assert run.status == "partial" and not run.counts.get("pushed_allocations"), run.counts
+    with database.session() as session:
+        [issue] = session.scalars(select(SyncIssue).where(SyncIssue.resolved_at.is_(None))).all()
+    assert (issue.record_type, issue.local_id) == ("credit_note", note["id"])
+    assert issue.message.startswith("Waiting: 150.00 of credit note")
+    assert "approve it in Xero" in issue.message
+
+    await _approve_in_xero(xero_services, au, database, invoice["id"])
+    run = await _sync(xero_services, database)  # succeeded: the wait is over
+    assert run.counts.get("pushed_allocations") == 1, run.counts
+    remote_invoice = _xero(sandbox_state, au, "Invoices")[_xero_id(database, invoice["id"])]
+    assert remote_invoice["AmountDue"] == Decimal(invoice["total"]) - Decimal("150.00")
+    with database.session() as session:
+        assert session.get(SyncIssue, issue.id).resolved_at is not None  # type: ignore[union-attr]
+
+
 async def test_an_allocation_made_in_xero_arrives_and_reduces_the_amount_due(
     xero_services: XeroServices,
     au: Organisation,

@@ -33,8 +33,8 @@ from ledgerbridge.sync import document_links, engine, links
 from ledgerbridge.sync.adapter import NotReady, Owner
 from ledgerbridge.sync.mapping import credit_notes as mapping
 from ledgerbridge.sync.mapping import document_lines
-from ledgerbridge.sync.models import RecordType, SyncRun, XeroLink
-from ledgerbridge.sync.runs import count, record_issue
+from ledgerbridge.sync.models import RecordType, SyncRun, SyncSettings, XeroLink
+from ledgerbridge.sync.runs import count, record_issue, resolve_issues
 from ledgerbridge.work import documents
 from ledgerbridge.work.models import (
     Client,
@@ -184,7 +184,13 @@ class CreditNotesAdapter:
         known = _link_content(session, connection.id, obj.id)
         if xero_id is not None and (known.get("status") in ("paid", "void") or known.get("allocations")):
             return mapping.settled_payload(obj, xero_id)
-        body = mapping.to_xero(obj, contact, xero_id)
+        settings = session.scalar(select(SyncSettings).where(SyncSettings.connection_id == connection.id))
+        account = None
+        if settings is not None:  # a sales credit is revenue given back; a supplier's, an expense
+            sales = obj.kind is CreditNoteKind.SALES
+            account = settings.revenue_account_code if sales else settings.expense_account_code
+        tax_type = settings.default_tax_type if settings is not None else None
+        body = mapping.to_xero(obj, contact, xero_id, account, tax_type)
         document_links.unnumbered_if_ours(body, obj, xero_id, "CreditNoteNumber")  # Xero numbers it
         return body
 
@@ -225,7 +231,7 @@ class CreditNotesAdapter:
             connection = session.get(XeroConnection, connection_id)
             assert connection is not None
             org = engine.organisation(connection)
-            sends = _allocations_to_send(session, connection)
+            sends, waits = _allocations_to_send(session, connection)
             removals = _allocations_to_remove(session, connection)
             if dry_run:
                 run = session.get(SyncRun, run_id)
@@ -233,6 +239,8 @@ class CreditNotesAdapter:
                 for send in sends:
                     engine.preview(run, self, "xero", "allocate", send.name, send.credit_note_xero_id)
                 return
+        for wait in waits:
+            _allocation_issue(services, run_id, wait, _waiting_message(wait))
         for send in sends:
             await _send_allocation(services, org, run_id, connection_id, send)
         for link_id in removals:
@@ -391,9 +399,14 @@ def idempotency_key(allocation_id: str) -> str:
     return hashlib.sha256(f"credit-allocation:{allocation_id}".encode()).hexdigest()
 
 
-def _allocations_to_send(session: Session, connection: XeroConnection) -> list[_Send]:
+def _allocations_to_send(
+    session: Session, connection: XeroConnection
+) -> tuple[list[_Send], list[_Send]]:
     """Local allocations not in Xero yet whose credit note Xero holds as authorised and whose
-    invoice is in Xero and open; the rest wait (their documents are not there yet)."""
+    invoice is in Xero and open; and those that wait because Xero holds either as a draft
+    (the organisation's *invoice status* setting sends approved invoices as drafts), which
+    the sync log says, since the invoice's amount due differs there until then. The rest
+    wait silently: their documents are not in Xero yet, and go first."""
     linked = select(XeroLink.local_id).where(
         XeroLink.connection_id == connection.id, XeroLink.record_type == ALLOCATION
     )
@@ -405,7 +418,8 @@ def _allocations_to_send(session: Session, connection: XeroConnection) -> list[_
         )
         .order_by(CreditNoteAllocation.created_at, CreditNoteAllocation.id)
     )
-    sends = []
+    sends: list[_Send] = []
+    waits: list[_Send] = []
     for allocation in pending:
         note_link = links.by_local_id(
             session, connection.id, RecordType.CREDIT_NOTE, allocation.credit_note_id
@@ -414,9 +428,9 @@ def _allocations_to_send(session: Session, connection: XeroConnection) -> list[_
         invoice = session.get(Invoice, allocation.invoice_id)
         if note_link is None or invoice_link is None or invoice is None:
             continue
-        if not _authorised_in_xero(note_link, invoice_link) or invoice.status not in ALLOCATABLE_INVOICE:
+        if invoice.status not in ALLOCATABLE_INVOICE:
             continue
-        sends.append(
+        (sends if _authorised_in_xero(note_link, invoice_link) else waits).append(
             _Send(
                 allocation_id=allocation.id,
                 credit_note_id=allocation.credit_note_id,
@@ -427,7 +441,15 @@ def _allocations_to_send(session: Session, connection: XeroConnection) -> list[_
                 f"to invoice {invoice.number or ''}",
             )
         )
-    return sends
+    return sends, waits
+
+
+def _waiting_message(wait: _Send) -> str:
+    return (
+        f"Waiting: {wait.name} goes to Xero once both are approved there. Xero allocates "
+        "credit only from an approved credit note to an approved invoice, and holds one of "
+        "them as a draft (see the organisation's invoice status setting); approve it in Xero."
+    )
 
 
 def _authorised_in_xero(note_link: XeroLink, invoice_link: XeroLink) -> bool:
@@ -474,6 +496,8 @@ async def _send_allocation(
             content=content,
         )
         _settle_note_link(session, connection, note)
+        waited = _waiting_message(send)  # that wait, if the log showed one, is over
+        resolve_issues(session, connection.id, RecordType.CREDIT_NOTE, [note.id], message=waited)
         count(run, "pushed_allocations")
 
 

@@ -343,8 +343,9 @@ def _apply(
         return
     if obj is not None and link is not None:
         fields = _resolve_conflicts(session, adapter, run, connection, obj, link, fields, updated)
-        if not fields:
+        if not fields:  # nothing to change here, but Xero's record moved: that is the new base
             count(run, "skipped")
+            _remember(link, xero_id, digest, in_xero, updated)
             return
     written = adapter.write(session, run, connection, obj, fields, remote)
     if written is None:
@@ -368,6 +369,17 @@ def _apply(
     if link is None:
         return
     link.local_id = written.id  # also when its old record is gone and this one replaces it
+    _remember(link, xero_id, digest, in_xero, updated)
+
+
+def _remember(
+    link: XeroLink, xero_id: str, digest: str, in_xero: dict[str, Any], updated: datetime | None
+) -> None:
+    """Record what Xero holds as the link's last exchange: the base the next pull compares
+    both sides against. Also when nothing changed here (Xero came round to this side's
+    values, or this side's change wins and waits for the push): a stale base would make the
+    same change look new at every sync, and readers of the link (a credit allocation waiting
+    for its invoice to be AUTHORISED there) would never see it move."""
     link.xero_id, link.content_hash, link.content = xero_id, digest, in_xero
     link.remote_updated_at, link.synced_at = updated or link.remote_updated_at, utcnow()
 

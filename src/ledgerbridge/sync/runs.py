@@ -33,6 +33,11 @@ HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
         "an account that exists in Settings (revenue or expense account).",
     ),
     (
+        re.compile(r"account code must be specified", re.I),
+        "A line has no account. Choose a revenue and an expense account in the "
+        "organisation's Settings (lines without one take them), or give each line its own.",
+    ),
+    (
         re.compile(r"TaxType|tax type|tax rate", re.I),
         "The tax rate is missing or not valid for this account. Import tax rates and set "
         "a default tax rate in Settings.",
@@ -246,9 +251,11 @@ def resolve_issues(
     record_type: RecordType,
     local_ids: Sequence[str],
     direction: str = "push",
+    message: str | None = None,
 ) -> None:
     """These records reached Xero: their open issues there are over (an old error must not
-    stay in the log after a later success)."""
+    stay in the log after a later success); with ``message``, only that one cause is over
+    (one part of a record arrived, as one allocation of a credit note)."""
     if not local_ids:
         return
     session.execute(
@@ -259,6 +266,7 @@ def resolve_issues(
             SyncIssue.direction == direction,
             SyncIssue.local_id.in_(list(local_ids)),
             SyncIssue.resolved_at.is_(None),
+            *([] if message is None else [SyncIssue.message == message]),
         )
         .values(resolved_at=utcnow())
         .execution_options(synchronize_session=False)

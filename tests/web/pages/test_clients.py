@@ -209,4 +209,7 @@ def test_the_form_says_whether_saving_sends_the_change(
     assert response.status_code == 200, response.text
     text = service.get(page).text
     assert "Saving sends the change" not in text
-    assert "Auto-sync of contacts is off for Demo Company (AU), so a change saved here waits there until you click Force sync" in text
+    assert (
+        "Auto-sync of contacts is off for Demo Company (AU), so a change saved here waits there "
+        "until you click Force sync"
+    ) in text

@@ -86,15 +86,22 @@ def local_fields(note: CreditNote, contact: str | None, allocation_ids: Sequence
     }
 
 
-def to_xero(note: CreditNote, contact: str, xero_id: str | None) -> dict[str, Any]:
-    """The payload creating or updating the credit note (the whole set of lines)."""
+def to_xero(
+    note: CreditNote,
+    contact: str,
+    xero_id: str | None,
+    account_code: str | None = None,
+    tax_type: str | None = None,
+) -> dict[str, Any]:
+    """The payload creating or updating the credit note (the whole set of lines); a line
+    without an account or tax type takes the organisation's default (``line_items``)."""
     payload: dict[str, Any] = {
         "Type": TYPE_OF[note.kind],
         "Contact": {"ContactID": contact},
         "Date": note.issue_date.isoformat(),
         "CurrencyCode": note.currency,
         "LineAmountTypes": lines.LINE_AMOUNT_TYPES[note.line_amount_type],
-        "LineItems": lines.line_items(note.lines),
+        "LineItems": lines.line_items(note.lines, account_code, tax_type),
         "Reference": note.reference or "",
         "Status": STATUS_TO_XERO[note.status],
     }

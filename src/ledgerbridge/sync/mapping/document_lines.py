@@ -115,8 +115,12 @@ def line_specs(lines: Sequence[dict[str, Any]]) -> list[LineSpec]:
     ]
 
 
-def line_items(lines: Sequence[Line]) -> list[dict[str, Any]]:
-    """Local lines as Xero ``LineItems`` (the whole set: Xero replaces lines on update)."""
+def line_items(
+    lines: Sequence[Line], account_code: str | None = None, tax_type: str | None = None
+) -> list[dict[str, Any]]:
+    """Local lines as Xero ``LineItems`` (the whole set: Xero replaces lines on update).
+    ``account_code`` and ``tax_type`` are the organisation's defaults (its sync settings)
+    for a line that has none: Xero refuses an approved document whose line has no account."""
     items = []
     for line in lines:
         item: dict[str, Any] = {
@@ -126,10 +130,10 @@ def line_items(lines: Sequence[Line]) -> list[dict[str, Any]]:
         }
         if line.item_code:
             item["ItemCode"] = line.item_code
-        if line.account_code:
-            item["AccountCode"] = line.account_code
-        if line.tax_type:
-            item["TaxType"] = line.tax_type
+        if line.account_code or account_code:
+            item["AccountCode"] = line.account_code or account_code
+        if line.tax_type or tax_type:
+            item["TaxType"] = line.tax_type or tax_type
         if line.tracking:
             item["Tracking"] = [{"Name": t["category"], "Option": t["option"]} for t in line.tracking]
         items.append(item)

@@ -4,7 +4,8 @@ every step.
 
     .venv/bin/python bench/soak.py --steps 10000 --seed 1 [--database-url URL] [--no-faults]
 
-Prints the steps taken, the actions of each kind, the invariant checks made and the
+Walks until N steps are taken (Ctrl-C stops early and still reports). Prints the steps
+taken, the actions of each kind, the invariant checks made and the
 violations found. A failing walk prints its seed and the shortest history that breaks
 (hypothesis shrinks it), and the script exits 1.
 """
@@ -49,26 +50,36 @@ def main() -> int:
     stats = Stats()
     IntegrationMachine.world, IntegrationMachine.stats = world, stats
     IntegrationMachine.faults = not args.no_faults
-    walks = max(1, -(-args.steps // args.walk_length))
-    hypothesis_seed(args.seed)(IntegrationMachine)  # the walks drawn are the seed's
     started, cpu = time.perf_counter(), time.process_time()
     failure: BaseException | None = None
+    stopped = False
     try:
-        run_state_machine_as_test(
-            IntegrationMachine,
-            settings=settings(
-                max_examples=walks,
-                stateful_step_count=args.walk_length,
-                deadline=None,
-                database=None,
-                suppress_health_check=list(HealthCheck),
-                phases=[Phase.generate] if args.no_shrink else [Phase.generate, Phase.shrink],
-            ),
-        )
+        # Walks end early when hypothesis draws a short one, so rounds of walks run until the
+        # steps taken reach --steps; each round's walks are drawn from the seed and its number.
+        for round_number in range(1_000_000):
+            if stats.steps >= args.steps:
+                break
+            walks = max(1, -(-(args.steps - stats.steps) // args.walk_length))
+            hypothesis_seed(args.seed * 1_000_000 + round_number)(IntegrationMachine)
+            run_state_machine_as_test(
+                IntegrationMachine,
+                settings=settings(
+                    max_examples=walks,
+                    stateful_step_count=args.walk_length,
+                    deadline=None,
+                    database=None,
+                    suppress_health_check=list(HealthCheck),
+                    phases=[Phase.generate] if args.no_shrink else [Phase.generate, Phase.shrink],
+                ),
+            )
     except AssertionError as exc:  # a violation: hypothesis has printed the shortest history
         failure = exc
+    except KeyboardInterrupt:  # Ctrl-C (or timeout -s INT): report what was walked so far
+        stopped = True
     finally:
         world.dispose()
+    if stopped:
+        print("soak: stopped before the steps asked for; the figures are those walked")
     _report(args, url, stats, time.perf_counter() - started, time.process_time() - cpu, failure)
     return 1 if failure is not None else 0
 

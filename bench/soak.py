@@ -74,6 +74,8 @@ def main() -> int:
             )
     except AssertionError as exc:  # a violation: hypothesis has printed the shortest history
         failure = exc
+    except Exception as exc:  # the app or a worker raised (a 500 is an AssertionError): a violation too
+        failure = exc
     except KeyboardInterrupt:  # Ctrl-C (or timeout -s INT): report what was walked so far
         stopped = True
     finally:

@@ -470,12 +470,9 @@ async def _send_allocation(
         return
     result = results[0] if results else None
     if result is None or not result.ok:
-        _allocation_issue(
-            services,
-            run_id,
-            send,
-            "; ".join(result.messages if result else []) or "Xero refused the allocation.",
-        )
+        said = result.messages if result else []
+        message = "; ".join(said) or "Xero refused the allocation."
+        _allocation_issue(services, run_id, send, message, from_xero=bool(said))
         return
     with services.database.session() as session:
         connection = session.get(XeroConnection, connection_id)
@@ -511,7 +508,9 @@ def _settle_note_link(session: Session, connection: XeroConnection, note: Credit
     link.content, link.content_hash = fields, links.content_hash(fields)
 
 
-def _allocation_issue(services: XeroServices, run_id: str, send: _Send, message: str) -> None:
+def _allocation_issue(
+    services: XeroServices, run_id: str, send: _Send, message: str, from_xero: bool = False
+) -> None:
     with services.database.session() as session:
         run = session.get(SyncRun, run_id)
         assert run is not None
@@ -523,6 +522,7 @@ def _allocation_issue(services: XeroServices, run_id: str, send: _Send, message:
             message,
             local_id=send.credit_note_id,
             xero_id=send.credit_note_xero_id,
+            from_xero=from_xero,
         )
 
 

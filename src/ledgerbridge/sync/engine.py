@@ -702,7 +702,9 @@ def _record_outcome(
         return
     message = "; ".join(messages) or f"Xero rejected the {adapter.record_type.value.replace('_', ' ')}."
     entry.status, entry.last_error = OutboxStatus.FAILED, message
-    record_issue(session, run, adapter.record_type, "push", message, local_id=entry.local_id)
+    record_issue(
+        session, run, adapter.record_type, "push", message, local_id=entry.local_id, from_xero=bool(messages)
+    )
 
 
 def _fail_batch(services: XeroServices, run_id: str, entry_ids: list[str], message: str) -> None:

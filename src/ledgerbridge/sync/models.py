@@ -21,7 +21,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledgerbridge.db import Base, IdMixin, TimestampMixin, UTCDateTime
@@ -176,6 +176,9 @@ class SyncIssue(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     local_id: Mapped[str | None] = mapped_column(String(36))
     xero_id: Mapped[str | None] = mapped_column(String(64))
     message: Mapped[str] = mapped_column(Text)
+    from_xero: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Whether ``message`` is Xero's own words (its validation messages), which pages show
+    after "Xero said"; otherwise it is ours (a record not ready, waiting, or not applied)."""
     hint: Mapped[str | None] = mapped_column(Text)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

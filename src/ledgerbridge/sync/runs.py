@@ -209,9 +209,11 @@ def record_issue(
     message: str,
     local_id: str | None = None,
     xero_id: str | None = None,
+    from_xero: bool = False,
 ) -> SyncIssue:
     """Log a failed record. A record failing again for the same reason keeps its one open
-    issue (moved to this run) rather than adding a second; the run counts it either way."""
+    issue (moved to this run) rather than adding a second; the run counts it either way.
+    ``from_xero``: the message is Xero's own words, not ours."""
     if local_id is not None or xero_id is not None:
         with session.no_autoflush:
             same = session.scalar(
@@ -238,6 +240,7 @@ def record_issue(
         local_id=local_id,
         xero_id=xero_id,
         message=message,
+        from_xero=from_xero,
         hint=hint_for(message),
     )
     session.add(issue)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
@@ -50,6 +52,7 @@ def _log(database: Database, seeded: Seeded, connection_id: str | None = None) -
             direction="pull",
             local_id=seeded.client_id,
             message=MESSAGE,
+            from_xero=True,
             hint=hint_for(MESSAGE),
         )
         session.add(issue)
@@ -76,6 +79,33 @@ def test_runs_and_failed_records(owner_page: TestClient, database: Database, see
     assert f'href="/api/v1/clients/{seeded.client_id}"' in text
     assert f'action="/sync-log/issues/{issue_id}/retry"' in text
     assert 'href="/api/v1/xero/issues.csv?unresolved=true"' in text
+
+
+def test_xero_said_is_shown_only_before_xeros_own_words(
+    owner_page: TestClient, database: Database, seeded: Seeded
+) -> None:
+    """Regression (the demo's sync log): our own reasons ("Contractor ... has no supplier
+    contact in Xero", a record waiting) were shown as "Xero said:", as if Xero had said them."""
+    run_id, _ = _log(database, seeded)
+    ours = "Credit note CN-0001: its client 'Bondi Surf Co' is not in Xero yet."
+    with database.session() as session:
+        run = session.get(SyncRun, run_id)
+        assert run is not None
+        session.add(
+            SyncIssue(
+                workspace_id=seeded.workspace_id,
+                run_id=run_id,
+                connection_id=run.connection_id,
+                record_type=RecordType.CREDIT_NOTE,
+                direction="push",
+                local_id="note-1",
+                message=ours,
+            )
+        )
+    text = html.unescape(owner_page.get("/sync-log").text)
+    assert re.search(r"Xero said:</span> Account code '999' is not a valid code", text)
+    assert re.search(r"Why:</span> Credit note CN-0001: its client", text)
+    assert "Xero said:</span> Credit note" not in text
 
 
 def test_filters(owner_page: TestClient, database: Database, seeded: Seeded) -> None:

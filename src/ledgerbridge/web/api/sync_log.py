@@ -66,7 +66,8 @@ class IssueOut(Output):
     direction: str
     local_id: str | None
     xero_id: str | None
-    message: str = Field(description="Xero's own words.")
+    message: str = Field(description="Why the record failed: Xero's own words when `from_xero`.")
+    from_xero: bool = Field(description="Whether `message` is Xero's validation message, not ours.")
     hint: str | None = Field(description="What to do about it, where a hint is known.")
     record_url: str | None
     resolved_at: datetime | None

@@ -15,19 +15,12 @@ from ledgerbridge.jobs.scheduler import sync_lock_key
 from ledgerbridge.sync.models import RecordType, RunStatus, SyncIssue, SyncRun, XeroLink
 from tests.model import invariants
 from tests.model.walk import Walk, action
-from tests.model.world import AU, NZ
+from tests.model.world import AU, NZ, Organisation
 
 
 class System(Walk):
-    @action(pick=st.integers(0, 3))
-    def force_sync(self, pick: int) -> None:
-        self._act("Force sync")
-        self._sync(self._org(pick), "Force sync")
-
-    @action(pick=st.integers(0, 3))
-    def scheduled_sync(self, pick: int) -> None:
-        self._act("scheduled sync")
-        org = self._org(pick)
+    def _schedule_sync(self, org: Organisation) -> None:
+        """The organisation's scheduled sync falls due now, as the scheduler queues it."""
         with self.world.database.session() as session:
             queue.enqueue(
                 session,
@@ -37,6 +30,17 @@ class System(Walk):
                 lock_key=sync_lock_key(org.connection_id),
                 run_at=self.world.clock.utcnow(),
             )
+
+    @action(pick=st.integers(0, 3))
+    def force_sync(self, pick: int) -> None:
+        self._act("Force sync")
+        self._sync(self._org(pick), "Force sync")
+
+    @action(pick=st.integers(0, 3))
+    def scheduled_sync(self, pick: int) -> None:
+        self._act("scheduled sync")
+        org = self._org(pick)
+        self._schedule_sync(org)
         self.world.run_jobs()
 
     @action(how=st.sampled_from(["on time", "twice", "lost"]))
@@ -59,15 +63,7 @@ class System(Walk):
         presses Force sync in the API: all three interleave at every call to Xero."""
         self._act("two workers and a Force sync at once")
         org = self._org(pick)
-        with self.world.database.session() as session:
-            queue.enqueue(
-                session,
-                "sync.auto",
-                {"connection_id": org.connection_id},
-                workspace_id=self.world.seeded.workspace_id,
-                lock_key=sync_lock_key(org.connection_id),
-                run_at=self.world.clock.utcnow(),
-            )
+        self._schedule_sync(org)
         if webhooks_first:
             self.world.deliver_webhooks()
         self.world.concurrently(
@@ -174,15 +170,7 @@ class System(Walk):
         one of its calls to Xero (before the call leaves, or after Xero committed it and
         before the answer is read); a new worker takes over once the lease runs out."""
         org = self._org(pick)
-        with self.world.database.session() as session:
-            queue.enqueue(
-                session,
-                "sync.auto",
-                {"connection_id": org.connection_id},
-                workspace_id=self.world.seeded.workspace_id,
-                lock_key=sync_lock_key(org.connection_id),
-                run_at=self.world.clock.utcnow(),
-            )
+        self._schedule_sync(org)
         died = self.world.crash_worker(calls, when)
         self._act(f"worker dies {when} a call" if died else "worker finishes (no call to die at)")
 

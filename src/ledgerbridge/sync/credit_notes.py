@@ -31,9 +31,10 @@ from ledgerbridge.errors import XeroError
 from ledgerbridge.money import LineAmountType
 from ledgerbridge.sync import document_links, engine, links
 from ledgerbridge.sync.adapter import NotReady, Owner
+from ledgerbridge.sync.invoices import organisation_defaults
 from ledgerbridge.sync.mapping import credit_notes as mapping
 from ledgerbridge.sync.mapping import document_lines
-from ledgerbridge.sync.models import RecordType, SyncRun, SyncSettings, XeroLink
+from ledgerbridge.sync.models import RecordType, SyncRun, XeroLink
 from ledgerbridge.sync.runs import count, record_issue, resolve_issues
 from ledgerbridge.work import documents
 from ledgerbridge.work.models import (
@@ -184,13 +185,9 @@ class CreditNotesAdapter:
         known = _link_content(session, connection.id, obj.id)
         if xero_id is not None and (known.get("status") in ("paid", "void") or known.get("allocations")):
             return mapping.settled_payload(obj, xero_id)
-        settings = session.scalar(select(SyncSettings).where(SyncSettings.connection_id == connection.id))
-        account = None
-        if settings is not None:  # a sales credit is revenue given back; a supplier's, an expense
-            sales = obj.kind is CreditNoteKind.SALES
-            account = settings.revenue_account_code if sales else settings.expense_account_code
-        tax_type = settings.default_tax_type if settings is not None else None
-        body = mapping.to_xero(obj, contact, xero_id, account, tax_type)
+        defaults = organisation_defaults(session, connection)
+        account = defaults.account(obj.kind is CreditNoteKind.SALES)
+        body = mapping.to_xero(obj, contact, xero_id, account, defaults.tax_type)
         document_links.unnumbered_if_ours(body, obj, xero_id, "CreditNoteNumber")  # Xero numbers it
         return body
 

@@ -202,7 +202,8 @@ class InvoicesAdapter:
         if contact_id is None:
             raise NotReady(_not_in_xero_yet(session, invoice))
         fields = mapping.local_fields(invoice, contact_id)
-        body = mapping.to_xero(fields, xero_id, _defaults(session, connection), invoice.issue_date)
+        defaults = organisation_defaults(session, connection)
+        body = mapping.to_xero(fields, xero_id, defaults, invoice.issue_date)
         # The organisation may hold INV-0001..INV-0050 from before it was connected: Xero
         # numbers a new invoice of our own series and ``number_from_xero`` takes it back.
         document_links.unnumbered_if_ours(body, invoice, xero_id, "InvoiceNumber")
@@ -545,7 +546,8 @@ def _note(session: Session, run: SyncRun, invoice: str, local_id: str, xero_id: 
 # -- push: the organisation's defaults ----------------------------------------------------
 
 
-def _defaults(session: Session, connection: XeroConnection) -> mapping.Defaults:
+def organisation_defaults(session: Session, connection: XeroConnection) -> mapping.Defaults:
+    """What the organisation's sync settings fill in where a document sent there leaves a gap."""
     settings = session.scalar(select(SyncSettings).where(SyncSettings.connection_id == connection.id))
     if settings is None:
         return mapping.Defaults()

@@ -67,6 +67,11 @@ class Defaults:
     """The settings' invoice_status: an approved invoice new to Xero arrives authorised
     (True) or as a draft for the accountant to approve there (False)."""
 
+    def account(self, sales: bool) -> str | None:
+        """The account for a line that has none: revenue on a sale (or a credit given back
+        on one), expense on a bill (or a supplier's credit)."""
+        return self.revenue_account_code if sales else self.expense_account_code
+
 
 def is_sales(kind: InvoiceKind) -> bool:
     return kind is InvoiceKind.SALES
@@ -185,7 +190,7 @@ def local_fields(invoice: Invoice, contact_id: str | None) -> dict[str, Any]:
 def _payload_line(line: dict[str, Any], kind: InvoiceKind, defaults: Defaults) -> dict[str, Any]:
     """A line as Xero takes it; money goes as decimal text (Xero accepts numeric strings),
     so no amount ever passes through a float."""
-    fallback_account = defaults.revenue_account_code if is_sales(kind) else defaults.expense_account_code
+    fallback_account = defaults.account(is_sales(kind))
     out: dict[str, Any] = {
         "Description": line["description"],
         "Quantity": line["quantity"],
